@@ -1,0 +1,168 @@
+"""Seam-band assembly: the skeleton shared by band blenders (multiband, Poisson).
+
+Tiles are joined one axis at a time, as panorama stitchers do with strips:
+first the tiles of each row are joined across their vertical seams into a
+full-width *strip*, then the strips are joined across the horizontal seams.
+Each join copies every piece outside the seam bands and hands each band to
+a ``BandFix`` strategy, which sees the two overlapping pieces over the band
+and returns the joined band. Pieces and strips are produced lazily, so at
+most two strips are alive at once.
+
+A band fix works on planar band tensors ``[B, C, L, Wb]``: ``L`` runs along
+the seam, ``Wb`` across it (the first piece is on the low side). ``cut`` is a
+``[L]`` long tensor: in row ``i``, columns ``< cut[i]`` belong to the first
+piece under a hard cut. For the band to meet the copied regions without a
+step, a fix returns the first piece unchanged in column 0 and the second
+unchanged in column ``Wb - 1``; it may change anything in between.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, List, NamedTuple, Optional, Protocol
+
+import torch
+
+from ..tiling.compose import fit_plan_to_tiles
+from ..tiling.layout import IMAGE, Layout
+from ..tiling.plan import TilePlan
+
+Progress = Optional[Callable[[int, int], None]]
+
+
+class Band(NamedTuple):
+    """Band ``[lo, hi)`` along the joining axis around the hard cut ``cut``."""
+
+    lo: int
+    hi: int
+    cut: int
+
+
+class BandFix(Protocol):
+    def __call__(self, first: torch.Tensor, second: torch.Tensor, cut: torch.Tensor) -> torch.Tensor: ...
+
+
+SeamCutter = Callable[[torch.Tensor, torch.Tensor, Band], torch.Tensor]
+
+
+def seam_bands(grid, half_width: Optional[int] = None) -> List[Band]:
+    """Bands centred on each overlap's centre, as wide as the overlap allows.
+
+    A band stays inside both tiles' overlap and never reaches half way to the
+    next seam, so bands never touch each other. ``half_width`` caps it.
+    """
+    cuts = grid.seams
+    bands = []
+    for k, c in enumerate(cuts):
+        h = min(c - grid.starts[k + 1], grid.ends[k] - c)
+        if k > 0:
+            h = min(h, (c - cuts[k - 1]) // 2)
+        if k + 1 < len(cuts):
+            h = min(h, (cuts[k + 1] - c) // 2)
+        if half_width is not None:
+            h = min(h, half_width)
+        h = max(h, 0)
+        bands.append(Band(c - h, c + h, c))
+    return bands
+
+
+def straight_cut(first: torch.Tensor, second: torch.Tensor, band: Band) -> torch.Tensor:
+    """Cut at the band's centre line on every row."""
+    return torch.full((first.shape[-2],), band.cut - band.lo, dtype=torch.long, device=first.device)
+
+
+def to_band(t: torch.Tensor, layout: Layout, dim: str) -> torch.Tensor:
+    """A layout crop -> planar ``[B, C, L, Wb]`` with ``Wb`` across the seam (a copy)."""
+    if layout.name == "BHWC":
+        t = t.permute(0, 3, 1, 2)
+    elif layout.name == "BHW":
+        t = t.unsqueeze(1)
+    if dim == "y":  # joining along y: the seam runs along x
+        t = t.transpose(-1, -2)
+    return t.contiguous()
+
+
+def from_band(band: torch.Tensor, layout: Layout, dim: str) -> torch.Tensor:
+    """Inverse of ``to_band`` as a view (copy it into the destination)."""
+    if dim == "y":
+        band = band.transpose(-1, -2)
+    if layout.name == "BHWC":
+        return band.permute(0, 2, 3, 1)
+    if layout.name == "BHW":
+        return band.squeeze(1)
+    return band
+
+
+def _assemble_axis(
+    piece: Callable[[int], torch.Tensor],
+    grid,
+    dim: str,
+    out: torch.Tensor,
+    layout: Layout,
+    fix: BandFix,
+    cutter: SeamCutter,
+    bands: List[Band],
+) -> None:
+    axis = layout.y_dim if dim == "y" else layout.x_dim
+    pos = 0
+    prev: Optional[torch.Tensor] = None
+    for k in range(grid.count):
+        cur = piece(k)
+        s = grid.starts[k]
+        if k > 0:
+            band = bands[k - 1]
+            width = band.hi - band.lo
+            if width > 0:
+                a = to_band(prev, layout, dim)
+                b = to_band(cur.narrow(axis, band.lo - s, width), layout, dim)
+                cut = cutter(a, b, band)
+                joined = fix(a, b, cut)
+                out.narrow(axis, band.lo, width).copy_(from_band(joined, layout, dim))
+            pos = band.hi
+        end = bands[k].lo if k < grid.count - 1 else grid.length
+        if end > pos:
+            out.narrow(axis, pos, end - pos).copy_(cur.narrow(axis, pos - s, end - pos))
+        if k < grid.count - 1:
+            nxt = bands[k]
+            prev = cur.narrow(axis, nxt.lo - s, nxt.hi - nxt.lo)
+        pos = end
+
+
+def assemble_with_bands(
+    tiles: torch.Tensor,
+    plan: TilePlan,
+    fix: BandFix,
+    *,
+    layout: Layout = IMAGE,
+    cutter: SeamCutter = straight_cut,
+    half_width: Optional[int] = None,
+    progress: Progress = None,
+) -> torch.Tensor:
+    """Join a tile batch along vertical seams into strips, then strips along horizontal seams.
+
+    Args:
+        tiles: ``[plan.batch * plan.count, ...]`` in ``layout`` (resized tiles are fine).
+        fix: joins one band (see module docstring).
+        cutter: chooses the hard cut inside each band (default: the centre line).
+        half_width: optional cap on every band's half width.
+        progress: ``progress(done_tiles, total_tiles)`` after each strip.
+
+    Returns:
+        ``[plan.batch, ...]`` images, dtype and device of ``tiles``.
+    """
+    plan = fit_plan_to_tiles(plan, tiles, layout)
+    tiles = tiles.contiguous()
+    per_image = tiles.view(plan.batch, plan.count, *tiles.shape[1:])
+    out = torch.empty((plan.batch, *layout.with_size(tiles, plan.height, plan.width)[1:]), dtype=tiles.dtype, device=tiles.device)
+    x_bands = seam_bands(plan.cols_axis, half_width)
+    y_bands = seam_bands(plan.rows_axis, half_width)
+    cols = plan.cols
+
+    def strip(r: int) -> torch.Tensor:
+        s = torch.empty((plan.batch, *layout.with_size(tiles, plan.tile_height, plan.width)[1:]), dtype=tiles.dtype, device=tiles.device)
+        _assemble_axis(lambda c: per_image[:, r * cols + c], plan.cols_axis, "x", s, layout, fix, cutter, x_bands)
+        if progress is not None:
+            progress((r + 1) * cols, plan.count)
+        return s
+
+    _assemble_axis(strip, plan.rows_axis, "y", out, layout, fix, cutter, y_bands)
+    return out

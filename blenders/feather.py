@@ -1,0 +1,38 @@
+"""Feather blenders: fixed partition-of-unity windows (see ``tiling.windows``).
+
+``none`` cuts at the overlap centre, ``linear`` and ``cosine`` ramp across the
+overlap, ``gaussian`` weights each tile by a Gaussian centred on it
+(Mixture-of-Diffusers style). All four are exact partitions of unity, so an
+identity per-tile process gives back the input.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+
+from ..tiling.compose import compose
+from ..tiling.layout import IMAGE, Layout
+from ..tiling.plan import TilePlan
+from ..tiling.windows import DEFAULT_GAUSSIAN_SIGMA
+
+
+def blend_window(
+    tiles: torch.Tensor,
+    plan: TilePlan,
+    *,
+    window: str,
+    sigma: float = DEFAULT_GAUSSIAN_SIGMA,
+    layout: Layout = IMAGE,
+    progress=None,
+    **_,
+) -> torch.Tensor:
+    """Weighted composition of ``tiles`` with the named window; returns ``[plan.batch, ...]``."""
+    return compose(tiles, plan, window, sigma=sigma, layout=layout, progress=progress)
+
+
+blend_none = partial(blend_window, window="none")
+blend_linear = partial(blend_window, window="linear")
+blend_cosine = partial(blend_window, window="cosine")
+blend_gaussian = partial(blend_window, window="gaussian")

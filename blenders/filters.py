@@ -1,0 +1,77 @@
+"""Small separable filters on planar ``[N, C, H, W]`` float tensors.
+
+All filters pad by reflection (replicate where a side is too short to
+reflect) and keep dtype and device.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List
+
+import torch
+import torch.nn.functional as F
+
+_BINOMIAL5 = (1.0, 4.0, 6.0, 4.0, 1.0)
+
+
+def _pad(x: torch.Tensor, ph: int, pw: int) -> torch.Tensor:
+    if ph == 0 and pw == 0:
+        return x
+    mode = "reflect" if x.shape[-2] > ph and x.shape[-1] > pw else "replicate"
+    return F.pad(x, (pw, pw, ph, ph), mode=mode)
+
+
+def separable_conv(x: torch.Tensor, kernel: torch.Tensor, stride: int = 1) -> torch.Tensor:
+    """Convolve every channel of ``x`` ``[N, C, H, W]`` with ``kernel`` (1-D, odd length) along H and W."""
+    n, c, h, w = x.shape
+    r = kernel.numel() // 2
+    k = kernel.to(x.dtype).to(x.device)
+    y = _pad(x.reshape(n * c, 1, h, w), r, r)
+    y = F.conv2d(y, k.view(1, 1, -1, 1), stride=(stride, 1))
+    y = F.conv2d(y, k.view(1, 1, 1, -1), stride=(1, stride))
+    return y.view(n, c, y.shape[-2], y.shape[-1])
+
+
+def binomial_blur(x: torch.Tensor) -> torch.Tensor:
+    """5-tap binomial blur ``[1, 4, 6, 4, 1] / 16`` (the Burt-Adelson pyramid kernel)."""
+    k = torch.tensor(_BINOMIAL5, dtype=x.dtype) / 16.0
+    return separable_conv(x, k)
+
+
+def pyr_down(x: torch.Tensor) -> torch.Tensor:
+    """Blur with the 5-tap binomial and keep every second sample: ``[N,C,H,W] -> [N,C,ceil(H/2),ceil(W/2)]``."""
+    k = torch.tensor(_BINOMIAL5, dtype=x.dtype) / 16.0
+    return separable_conv(x, k, stride=2)
+
+
+def gaussian_pyramid(x: torch.Tensor, levels: int) -> List[torch.Tensor]:
+    """``[x, down(x), down(down(x)), ...]`` with ``levels + 1`` entries (stops early at 2 px)."""
+    pyr = [x]
+    for _ in range(levels):
+        if min(pyr[-1].shape[-2:]) <= 2:
+            break
+        pyr.append(pyr_down(pyr[-1]))
+    return pyr
+
+
+def upsample_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Bilinear resize to ``height x width`` (pixel-centre aligned)."""
+    if x.shape[-2:] == (height, width):
+        return x
+    return F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+
+
+def gaussian_kernel1d(sigma: float, dtype=torch.float32, truncate: float = 3.0) -> torch.Tensor:
+    """Normalised sampled Gaussian of standard deviation ``sigma`` (radius ``ceil(truncate*sigma)``)."""
+    if not (math.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    r = max(1, int(math.ceil(truncate * sigma)))
+    t = torch.arange(-r, r + 1, dtype=torch.float64)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    return (k / k.sum()).to(dtype)
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of ``[N, C, H, W]``."""
+    return separable_conv(x, gaussian_kernel1d(sigma, x.dtype))

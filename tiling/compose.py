@@ -1,0 +1,217 @@
+"""Reassemble tiles into images with separable partition-of-unity weights.
+
+The image is cut into *cells* by every place where the set of tiles with a
+non-zero weight changes (on each axis separately). Each output cell is
+written exactly once:
+
+* one tile covers it      -> a plain copy;
+* two tiles along an axis -> ``torch.lerp`` with the 1-D weight of the second
+  (weights of the pair sum to one, so identical tiles give back the tile
+  bit-for-bit);
+* 2 x 2 tiles             -> two lerps along x into cell-sized temporaries,
+  one lerp along y into the output;
+* more (overlap > tile/2)  -> a weighted sum.
+
+There is no accumulation buffer, no full-size weight map and no final
+division: memory traffic is one read of every tile pixel and one write of
+every output pixel, which is less than pasting the tiles on top of each
+other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from .axis import AxisGrid
+from .layout import IMAGE, Layout
+from .plan import TilePlan
+from .windows import DEFAULT_GAUSSIAN_SIGMA, axis_weights
+
+Progress = Optional[Callable[[int, int], None]]
+
+
+@dataclass(frozen=True)
+class Part:
+    """Tile ``tile`` (index along the axis) contributes from its local pixel ``offset`` on."""
+
+    tile: int
+    offset: int
+    weight: Optional[np.ndarray]  # None means all ones
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: int
+    stop: int
+    parts: Tuple[Part, ...]
+
+
+def axis_segments(grid: AxisGrid, weights: Sequence[np.ndarray]) -> Tuple[Segment, ...]:
+    """Split an axis where the set of tiles with non-zero weight changes."""
+    supports = []
+    for s, w in zip(grid.starts, weights):
+        nz = np.flatnonzero(w)
+        supports.append((s + int(nz[0]), s + int(nz[-1]) + 1) if nz.size else (s, s))
+    cuts = sorted({0, grid.length, *(a for a, _ in supports), *(b for _, b in supports)})
+    segments = []
+    for lo, hi in zip(cuts, cuts[1:]):
+        parts = []
+        for k, (a, b) in enumerate(supports):
+            if a <= lo and hi <= b:
+                off = lo - grid.starts[k]
+                w = weights[k][off : off + hi - lo]
+                parts.append(Part(k, off, None if np.all(w == 1.0) else w))
+        if not parts:
+            raise AssertionError(f"pixels [{lo}, {hi}) are covered by no tile")  # plan invariant
+        segments.append(Segment(lo, hi, tuple(parts)))
+    return tuple(segments)
+
+
+def fit_plan_to_tiles(plan: TilePlan, tiles: torch.Tensor, layout: Layout, what: str = "tiles") -> TilePlan:
+    """The plan in the coordinates of ``tiles``, checking their count and size.
+
+    Processed tiles may come back resized (an x2 / x4 upscaler): the scale is
+    read from the tile size and must map every tile box onto whole pixels.
+    """
+    layout.check(tiles, what)
+    n = tiles.shape[0]
+    if n != plan.batch * plan.count:
+        per = f"{plan.count} tiles x batch {plan.batch}" if plan.batch > 1 else f"{plan.count} tiles"
+        raise ValueError(f"got {n} {what} but the tile plan has {per} = {plan.batch * plan.count}")
+    th, tw = layout.size(tiles)
+    if (th, tw) == (plan.tile_height, plan.tile_width):
+        return plan
+    sy, sx = plan.scale_for_tiles(th, tw)
+    try:
+        return plan.scaled(sy, sx)
+    except ValueError as e:
+        raise ValueError(
+            f"{what} are {tw} x {th} px for a plan of {plan.tile_width} x {plan.tile_height} px tiles "
+            f"(scale {float(sx):g} x {float(sy):g}): {e}"
+        ) from None
+
+
+class _CellWriter:
+    """Writes output cells from tiles, on the layout's row view (x innermost)."""
+
+    def __init__(self, tiles: torch.Tensor, plan: TilePlan, layout: Layout):
+        self.plan = plan
+        self.layout = layout
+        self.batch = plan.batch
+        per_image = tiles.view(plan.batch, plan.count, *tiles.shape[1:])
+        self.tiles = per_image
+        self.k = layout.x_repeat(tiles)
+        self.dtype, self.device = tiles.dtype, tiles.device
+
+    def tile_rows(self, index: int) -> torch.Tensor:
+        return self.layout.rows(self.tiles[:, index])
+
+    def wx(self, w: Optional[np.ndarray]) -> Optional[torch.Tensor]:
+        if w is None:
+            return None
+        return torch.tensor(np.repeat(w, self.k), dtype=self.dtype, device=self.device)
+
+    def wy(self, w: Optional[np.ndarray]) -> Optional[torch.Tensor]:
+        if w is None:
+            return None
+        return torch.tensor(w, dtype=self.dtype, device=self.device).view(-1, 1)
+
+
+def compose(
+    tiles: torch.Tensor,
+    plan: TilePlan,
+    window: str = "cosine",
+    *,
+    sigma: float = DEFAULT_GAUSSIAN_SIGMA,
+    layout: Layout = IMAGE,
+    out: Optional[torch.Tensor] = None,
+    progress: Progress = None,
+) -> torch.Tensor:
+    """Blend a tile batch back into ``plan.batch`` images.
+
+    Args:
+        tiles: ``[plan.batch * plan.count, ...]`` in ``layout``, image-major,
+            each ``plan.tile_height x plan.tile_width`` (call
+            ``fit_plan_to_tiles`` first for resized tiles).
+        window: one of ``tiling.windows.WINDOWS``.
+        out: optional preallocated output ``[plan.batch, ...]`` (same dtype/device).
+        progress: ``progress(done_tiles, total_tiles)`` after each row of tiles.
+
+    Returns:
+        ``[plan.batch, ...]`` of ``plan.height x plan.width``, dtype of ``tiles``.
+    """
+    plan = fit_plan_to_tiles(plan, tiles, layout)
+    if not tiles.is_contiguous():
+        tiles = tiles.contiguous()
+    shape = layout.with_size(tiles, plan.height, plan.width)
+    shape = (plan.batch, *shape[1:])
+    if out is None:
+        out = torch.empty(shape, dtype=tiles.dtype, device=tiles.device)
+    elif tuple(out.shape) != shape:
+        raise ValueError(f"out has shape {tuple(out.shape)}, expected {shape}")
+
+    wy_all = axis_weights(plan.rows_axis, window, sigma)
+    wx_all = axis_weights(plan.cols_axis, window, sigma)
+    ysegs = axis_segments(plan.rows_axis, wy_all)
+    xsegs = axis_segments(plan.cols_axis, wx_all)
+
+    cw = _CellWriter(tiles, plan, layout)
+    k = cw.k
+    dst_rows = layout.rows(out)
+    x_parts = [[(p, cw.wx(p.weight)) for p in seg.parts] for seg in xsegs]
+    cols = plan.cols
+    # a tile row is finished once the y segments reach the end of that row's tiles
+    row_done_at = {}
+    for r, e in enumerate(plan.rows_axis.ends):
+        row_done_at.setdefault(e, r)
+
+    for yseg in ysegs:
+        h = yseg.stop - yseg.start
+        y_parts = [(p, cw.wy(p.weight)) for p in yseg.parts]
+        for xseg, xp in zip(xsegs, x_parts):
+            w = (xseg.stop - xseg.start) * k
+            dst = dst_rows[..., yseg.start : yseg.stop, xseg.start * k : xseg.start * k + w]
+
+            def src(py: Part, px: Part) -> torch.Tensor:
+                t = cw.tile_rows(py.tile * cols + px.tile)
+                return t[..., py.offset : py.offset + h, px.offset * k : px.offset * k + w]
+
+            _write_cell(dst, y_parts, xp, src)
+        if progress is not None and yseg.stop in row_done_at:
+            progress((row_done_at[yseg.stop] + 1) * cols, plan.count)
+    return out
+
+
+def _write_cell(dst, y_parts, x_parts, src) -> None:
+    ny, nx = len(y_parts), len(x_parts)
+    (py0, wy0), (px0, wx0) = y_parts[0], x_parts[0]
+    if ny == 1 and nx == 1 and wy0 is None and wx0 is None:
+        dst.copy_(src(py0, px0))
+    elif ny == 1 and nx == 2 and wy0 is None:
+        torch.lerp(src(py0, px0), src(py0, x_parts[1][0]), x_parts[1][1], out=dst)
+    elif ny == 2 and nx == 1 and wx0 is None:
+        torch.lerp(src(py0, px0), src(y_parts[1][0], px0), y_parts[1][1], out=dst)
+    elif ny == 2 and nx == 2:
+        px1, wx1 = x_parts[1]
+        py1, wy1 = y_parts[1]
+        top = torch.lerp(src(py0, px0), src(py0, px1), wx1)
+        bottom = torch.lerp(src(py1, px0), src(py1, px1), wx1)
+        torch.lerp(top, bottom, wy1, out=dst)
+    else:  # three or more tiles on an axis (overlap > tile / 2)
+        dst.zero_()
+        for py, wy in y_parts:
+            row = torch.zeros_like(dst)
+            for px, wx in x_parts:
+                if wx is None:
+                    row.add_(src(py, px))
+                else:
+                    row.addcmul_(src(py, px), wx)
+            if wy is None:
+                dst.add_(row)
+            else:
+                dst.addcmul_(row, wy)
