@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_dir() -> Path | None:
-    """``$TILESTITCH_SHARED`` or the ``shared/`` folder beside the checkout (real photos and weights)."""
-    env = os.environ.get("TILESTITCH_SHARED")
-    for cand in ([Path(env)] if env else []) + [ROOT.parent / "shared", ROOT / "shared"]:
-        if (cand / "data" / "images").is_dir():
-            return cand
-    return None
-
+from import_pack import ROOT, shared_dir  # noqa: F401  (ROOT is used by other test helpers)
 
 SHARED = shared_dir()
 
@@ -53,3 +39,10 @@ def load_photo(name: str, max_side: int | None = None):
     if key not in _cache:
         _cache[key] = to_image_tensor(read_image(str(photo_path(name)), max_side=max_side))
     return _cache[key]
+
+
+def weights_path(rel: str):
+    """A file under shared/data/weights (skips the test when it is not there)."""
+    if SHARED is None or not (SHARED / "data" / "weights" / rel).is_file():
+        pytest.skip(f"weights {rel} not found under shared/data/weights (set TILESTITCH_SHARED)")
+    return SHARED / "data" / "weights" / rel

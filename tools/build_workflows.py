@@ -1,0 +1,205 @@
+"""Build the shipped example workflows (UI format + API twin) from compact specs.
+
+    python tools/build_workflows.py          # rewrite workflows/*.json
+    python tools/build_workflows.py --check  # exit 1 if the files differ from the specs
+
+Each spec lists nodes (class, widget values, title, position) and links by
+output / input *name*; widget order, slot types and ids come from the node
+definitions (the captured core ``/object_info`` plus this pack's nodes), so
+the UI file and its API twin cannot disagree. The tests run ``--check``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from import_pack import ROOT, import_pack, shared_dir  # noqa: E402
+
+pack = import_pack()
+from tilestitch.graph import load_object_info, merged_object_info, pack_object_info, ui_to_api, widget_layout  # noqa: E402
+from tilestitch.graph.object_info import input_spec, is_widget  # noqa: E402
+
+WORKFLOWS_DIR = ROOT / "workflows"
+
+
+def core_object_info_path() -> Path:
+    shared = shared_dir()
+    p = shared / "comfyui" / "object_info-v0.3.64.json" if shared else None
+    if p is None or not p.is_file():
+        raise SystemExit("object_info-v0.3.64.json not found: set TILESTITCH_SHARED to the shared/ folder")
+    return p
+
+
+def all_object_info() -> Dict[str, Any]:
+    return merged_object_info(
+        load_object_info(str(core_object_info_path())),
+        pack_object_info(pack.NODE_CLASS_MAPPINGS, pack.NODE_DISPLAY_NAME_MAPPINGS),
+    )
+
+
+@dataclass
+class N:
+    """A node of a spec: ``widgets`` by input name (defaults fill the rest)."""
+
+    id: int
+    cls: str
+    widgets: Dict[str, Any] = field(default_factory=dict)
+    title: Optional[str] = None
+    pos: Tuple[int, int] = (0, 0)
+    size: Tuple[int, int] = (320, 120)
+    models: List[Dict[str, str]] = field(default_factory=list)
+    color: Optional[str] = None
+
+
+@dataclass
+class Spec:
+    name: str
+    description: str
+    nodes: List[N]
+    links: List[Tuple[int, str, int, str]]  # (from id, output name, to id, input name)
+    notes: List[Tuple[str, Tuple[int, int], Tuple[int, int]]] = field(default_factory=list)
+
+
+def _default(typ, opts):
+    if "default" in opts:
+        return opts["default"]
+    if isinstance(typ, list):
+        return typ[0] if typ else ""
+    if typ == "COMBO":
+        return (opts.get("options") or [""])[0]
+    return {"INT": 0, "FLOAT": 0.0, "STRING": "", "BOOLEAN": False}.get(typ, None)
+
+
+def build(spec: Spec, info: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The UI-format workflow and its API twin."""
+    nodes_ui = []
+    by_id = {n.id: n for n in spec.nodes}
+    slots_in: Dict[int, List[dict]] = {}
+    slots_out: Dict[int, List[dict]] = {}
+    for n in spec.nodes:
+        d = info[n.cls]
+        inputs = []
+        for section in ("required", "optional"):
+            for name in d.get("input_order", {}).get(section, []):
+                _, typ, opts = input_spec(d, name)
+                if is_widget(typ, opts):
+                    continue
+                slot = {"name": name, "type": typ, "link": None}
+                if section == "optional":
+                    slot["shape"] = 7
+                inputs.append(slot)
+        slots_in[n.id] = inputs
+        slots_out[n.id] = [{"name": nm, "type": t, "links": []} for nm, t in zip(d["output_name"], d["output"])]
+    links = []
+    for i, (src, out_name, dst, in_name) in enumerate(spec.links, start=1):
+        outs = slots_out[src]
+        o = next(k for k, s in enumerate(outs) if s["name"] == out_name)
+        ins = slots_in[dst]
+        t = next((k for k, s in enumerate(ins) if s["name"] == in_name), None)
+        if t is None:
+            raise ValueError(f"{spec.name}: node {dst} ({by_id[dst].cls}) has no input slot {in_name!r}")
+        ins[t]["link"] = i
+        outs[o]["links"].append(i)
+        links.append([i, src, o, dst, t, outs[o]["type"]])
+    order = _topological_order(spec)
+    for n in spec.nodes:
+        d = info[n.cls]
+        values = []
+        for name, role in widget_layout(d):
+            if role == "control":  # the front end's "control after generate" for seeds
+                values.append("fixed")
+            elif role == "upload":  # the upload button's slot
+                values.append("image")
+            else:
+                _, typ, opts = input_spec(d, name)
+                values.append(n.widgets.get(name, _default(typ, opts)))
+        unknown = set(n.widgets) - {name for name, _ in widget_layout(d)}
+        if unknown:
+            raise ValueError(f"{spec.name}: node {n.id} ({n.cls}) has no widgets {sorted(unknown)}")
+        props = {"Node name for S&R": n.cls}
+        props["cnr_id"] = "comfy-core" if not n.cls.startswith("TileStitch") else "comfyui-tilestitch"
+        if n.models:
+            props["models"] = n.models
+        node = {
+            "id": n.id, "type": n.cls, "pos": list(n.pos), "size": list(n.size), "flags": {},
+            "order": order[n.id], "mode": 0, "inputs": slots_in[n.id], "outputs": slots_out[n.id],
+            "properties": props, "widgets_values": values,
+        }
+        if n.title:
+            node["title"] = n.title
+        if n.color:
+            node["color"], node["bgcolor"] = n.color, n.color
+        nodes_ui.append(node)
+    next_id = max(n.id for n in spec.nodes) + 1
+    for k, (text, pos, size) in enumerate(spec.notes):
+        nodes_ui.append({
+            "id": next_id + k, "type": "MarkdownNote", "pos": list(pos), "size": list(size), "flags": {},
+            "order": len(spec.nodes) + k, "mode": 0, "inputs": [], "outputs": [], "title": "Read me",
+            "properties": {}, "widgets_values": [text], "color": "#432", "bgcolor": "#653",
+        })
+    ui = {
+        "id": f"tilestitch-{spec.name}", "revision": 0,
+        "last_node_id": next_id + len(spec.notes) - 1, "last_link_id": len(links),
+        "nodes": nodes_ui, "links": links, "groups": [], "config": {},
+        "extra": {"ds": {"scale": 0.8, "offset": [0, 0]}, "tilestitch": {"description": spec.description}},
+        "version": 0.4,
+    }
+    api = ui_to_api(ui, info)
+    for n in spec.nodes:  # titles make nodes addressable by the headless client
+        api[str(n.id)]["_meta"] = {"title": n.title or info[n.cls].get("display_name") or n.cls}
+    return ui, api
+
+
+def _topological_order(spec: Spec) -> Dict[int, int]:
+    deps = {n.id: {src for src, _, dst, _ in spec.links if dst == n.id} for n in spec.nodes}
+    order, done = {}, set()
+    while len(done) < len(deps):
+        ready = sorted(i for i, d in deps.items() if i not in done and d <= done)
+        if not ready:
+            raise ValueError(f"{spec.name}: the graph has a cycle")
+        for i in ready:
+            order[i] = len(order)
+            done.add(i)
+    return order
+
+
+def dump(obj) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+
+
+def outputs_for(spec: Spec, info) -> Dict[Path, str]:
+    ui, api = build(spec, info)
+    return {WORKFLOWS_DIR / f"{spec.name}.json": dump(ui), WORKFLOWS_DIR / f"{spec.name}.api.json": dump(api)}
+
+
+def main(argv=None) -> int:
+    from workflow_specs import SPECS
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="do not write; exit 1 if any file is out of date")
+    args = ap.parse_args(argv)
+    info = all_object_info()
+    stale = []
+    for spec in SPECS:
+        for path, text in outputs_for(spec, info).items():
+            current = path.read_text(encoding="utf-8") if path.exists() else None
+            if current != text:
+                stale.append(path)
+                if not args.check:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(text, encoding="utf-8")
+    if args.check and stale:
+        print("out of date (run python tools/build_workflows.py):", *[str(p.relative_to(ROOT)) for p in stale], sep="\n  ")
+        return 1
+    print(("checked" if args.check else "wrote") + f" {sum(len(outputs_for(s, info)) for s in SPECS)} files")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
