@@ -16,12 +16,14 @@ from ..tiling.layout import IMAGE, Layout
 from ..tiling.plan import TilePlan
 from .feather import blend_cosine, blend_gaussian, blend_linear, blend_none
 from .multiband import blend_multiband
+from .poisson import blend_poisson
 
 BLENDERS: Dict[str, Callable[..., torch.Tensor]] = {
     "cosine": blend_cosine,
     "linear": blend_linear,
     "gaussian": blend_gaussian,
     "multiband": blend_multiband,
+    "poisson": blend_poisson,
     "none": blend_none,
 }
 

@@ -4,16 +4,20 @@ Tiles are joined one axis at a time, as panorama stitchers do with strips:
 first the tiles of each row are joined across their vertical seams into a
 full-width *strip*, then the strips are joined across the horizontal seams.
 Each join copies every piece outside the seam bands and hands each band to
-a ``BandFix`` strategy, which sees the two overlapping pieces over the band
-and returns the joined band. Pieces and strips are produced lazily, so at
-most two strips are alive at once.
+two strategies:
 
-A band fix works on planar band tensors ``[B, C, L, Wb]``: ``L`` runs along
-the seam, ``Wb`` across it (the first piece is on the low side). ``cut`` is a
-``[L]`` long tensor: in row ``i``, columns ``< cut[i]`` belong to the first
-piece under a hard cut. For the band to meet the copied regions without a
-step, a fix returns the first piece unchanged in column 0 and the second
-unchanged in column ``Wb - 1``; it may change anything in between.
+* a ``SeamCutter`` chooses the hard cut inside the band (the centre line, or
+  a path through pixels where the pieces agree: ``seam_finding``);
+* a ``BandFix`` joins the two pieces over the band around that cut
+  (multiband, Poisson ...).
+
+Pieces and strips are produced lazily, so at most two strips are alive at
+once. Bands are planar ``[B, C, L, Wb]`` tensors: ``L`` runs along the seam,
+``Wb`` across it, the first piece on the low side. ``cut`` is a ``[L]`` long
+tensor: in row ``i``, columns ``< cut[i]`` belong to the first piece under a
+hard cut, and ``1 <= cut[i] <= Wb - 1``. A fix must meet the copied pixels
+continuously at both band edges: it returns the first piece (or something
+that tends to it) at column 0 and the second at column ``Wb - 1``.
 """
 
 from __future__ import annotations
@@ -30,18 +34,34 @@ Progress = Optional[Callable[[int, int], None]]
 
 
 class Band(NamedTuple):
-    """Band ``[lo, hi)`` along the joining axis around the hard cut ``cut``."""
+    """Band ``[lo, hi)`` along the joining axis around the overlap centre ``cut``."""
 
     lo: int
     hi: int
     cut: int
 
 
+class BandSite(NamedTuple):
+    """Where a band lies in the output image (output pixels).
+
+    ``dim`` is ``"x"`` for a vertical seam (pieces side by side; the band
+    spans columns ``[lo, hi)`` and rows ``[along_lo, along_hi)``) and ``"y"``
+    for a horizontal seam (rows ``[lo, hi)``, columns ``[along_lo, along_hi)``).
+    """
+
+    dim: str
+    lo: int
+    hi: int
+    cut: int
+    along_lo: int
+    along_hi: int
+
+
 class BandFix(Protocol):
     def __call__(self, first: torch.Tensor, second: torch.Tensor, cut: torch.Tensor) -> torch.Tensor: ...
 
 
-SeamCutter = Callable[[torch.Tensor, torch.Tensor, Band], torch.Tensor]
+SeamCutter = Callable[[torch.Tensor, torch.Tensor, BandSite], torch.Tensor]
 
 
 def seam_bands(grid, half_width: Optional[int] = None) -> List[Band]:
@@ -65,9 +85,9 @@ def seam_bands(grid, half_width: Optional[int] = None) -> List[Band]:
     return bands
 
 
-def straight_cut(first: torch.Tensor, second: torch.Tensor, band: Band) -> torch.Tensor:
-    """Cut at the band's centre line on every row."""
-    return torch.full((first.shape[-2],), band.cut - band.lo, dtype=torch.long, device=first.device)
+def straight_cut(first: torch.Tensor, second: torch.Tensor, site: BandSite) -> torch.Tensor:
+    """Cut at the overlap's centre line on every row."""
+    return torch.full((first.shape[-2],), site.cut - site.lo, dtype=torch.long, device=first.device)
 
 
 def to_band(t: torch.Tensor, layout: Layout, dim: str) -> torch.Tensor:
@@ -96,12 +116,14 @@ def _assemble_axis(
     piece: Callable[[int], torch.Tensor],
     grid,
     dim: str,
+    along: tuple,
     out: torch.Tensor,
     layout: Layout,
     fix: BandFix,
     cutter: SeamCutter,
     bands: List[Band],
 ) -> None:
+    """Write pieces ``0..n-1`` of ``grid`` into ``out`` along ``dim``, joining them in ``bands``."""
     axis = layout.y_dim if dim == "y" else layout.x_dim
     pos = 0
     prev: Optional[torch.Tensor] = None
@@ -114,7 +136,7 @@ def _assemble_axis(
             if width > 0:
                 a = to_band(prev, layout, dim)
                 b = to_band(cur.narrow(axis, band.lo - s, width), layout, dim)
-                cut = cutter(a, b, band)
+                cut = cutter(a, b, BandSite(dim, band.lo, band.hi, band.cut, *along))
                 joined = fix(a, b, cut)
                 out.narrow(axis, band.lo, width).copy_(from_band(joined, layout, dim))
             pos = band.hi
@@ -143,7 +165,7 @@ def assemble_with_bands(
         tiles: ``[plan.batch * plan.count, ...]`` in ``layout`` (resized tiles are fine).
         fix: joins one band (see module docstring).
         cutter: chooses the hard cut inside each band (default: the centre line).
-        half_width: optional cap on every band's half width.
+        half_width: optional cap on every band's half width (output pixels).
         progress: ``progress(done_tiles, total_tiles)`` after each strip.
 
     Returns:
@@ -159,10 +181,11 @@ def assemble_with_bands(
 
     def strip(r: int) -> torch.Tensor:
         s = torch.empty((plan.batch, *layout.with_size(tiles, plan.tile_height, plan.width)[1:]), dtype=tiles.dtype, device=tiles.device)
-        _assemble_axis(lambda c: per_image[:, r * cols + c], plan.cols_axis, "x", s, layout, fix, cutter, x_bands)
+        y = plan.rows_axis.starts[r]
+        _assemble_axis(lambda c: per_image[:, r * cols + c], plan.cols_axis, "x", (y, y + plan.tile_height), s, layout, fix, cutter, x_bands)
         if progress is not None:
             progress((r + 1) * cols, plan.count)
         return s
 
-    _assemble_axis(strip, plan.rows_axis, "y", out, layout, fix, cutter, y_bands)
+    _assemble_axis(strip, plan.rows_axis, "y", (0, plan.width), out, layout, fix, cutter, y_bands)
     return out

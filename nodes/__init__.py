@@ -1,8 +1,8 @@
 """ComfyUI node adapters, one module per technique; this file only collects their mappings."""
 
-from . import tiles
+from . import seams, tiles
 
-_MODULES = (tiles,)
+_MODULES = (tiles, seams)
 
 NODE_CLASS_MAPPINGS = {}
 NODE_DISPLAY_NAME_MAPPINGS = {}

@@ -113,19 +113,29 @@ class TileSplitList(TileSplit):
         return (per_tile, plan, per_mask)
 
 
-def merge_tiles(tiles, plan, blend_method, mask_tiles=None):
-    """The merge both Tile Merge nodes share: tiles (+ mask tiles) -> image, mask."""
+def check_plan(plan) -> TilePlan:
     if not isinstance(plan, TilePlan):
         raise ValueError(f"plan must be a TILE_PLAN from a Tile Split node, got {type(plan).__name__}")
+    return plan
+
+
+def merge_tiles(tiles, plan, blend_method, mask_tiles=None, **options):
+    """The merge every Tile Merge node shares: tiles (+ mask tiles) -> image, mask.
+
+    ``options`` go to the blender (band width, seam cutter ...); mask tiles
+    are always joined with the same method but the centre-line cut.
+    """
+    plan = check_plan(plan)
     tiles = check_image(tiles, "tiles")
     check_finite(tiles, "tiles", per="tile")
-    image = blend(tiles, plan, blend_method, layout=IMAGE, progress=progress_hook(plan.count))
+    image = blend(tiles, plan, blend_method, layout=IMAGE, progress=progress_hook(plan.count), **options)
     out_h, out_w = image.shape[1], image.shape[2]
     if mask_tiles is None:
         mask = zeros_mask(plan.batch, out_h, out_w)
     else:
         mask_tiles = check_mask(mask_tiles, "mask_tiles")
-        mask = blend(mask_tiles.contiguous(), plan, blend_method, layout=MASK)
+        band = {k: options[k] for k in ("half_width",) if k in options}
+        mask = blend(mask_tiles.contiguous(), plan, blend_method, layout=MASK, **band)
         if mask.shape[-2:] != (out_h, out_w):
             mask = torch.nn.functional.interpolate(mask.unsqueeze(1), size=(out_h, out_w), mode="bilinear", align_corners=False)[:, 0]
     return (image, mask)

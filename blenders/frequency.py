@@ -1,0 +1,112 @@
+"""Frequency-aware merge: low frequencies from a global reference, high ones from the tiles.
+
+Tiles processed one by one can agree at their seams and still drift as a
+whole (a warmer tile, a brighter corner). A reference that saw the whole
+image (the original, upscaled; or the global-context thumbnail) is right
+about the low frequencies; the merged tiles are right about the detail.
+The result keeps the merged image's detail coefficients and takes the
+coarse approximation from the reference:
+
+* ``wavelet``: a ``levels``-deep 2-D discrete wavelet transform (PyWavelets;
+  smooth orthogonal wavelets such as sym4 / db4 — Haar leaves blocks); the
+  approximation band of the image is replaced by the reference's.
+* ``gaussian``: image and reference are both reduced to ``1 / 2^levels`` of
+  the image size by the same low-pass (area average, then a 5-tap binomial
+  blur) and the difference is expanded back bilinearly and added:
+  ``image + up(low(ref) - low(image))``. This never builds a full-size copy
+  of the reference, and a reference equal to the image changes nothing.
+
+``levels`` defaults to what the reference can vouch for: with a reference
+``s`` times smaller than the image, ``ceil(log2 s) + 1`` (one octave below
+the reference's own Nyquist limit); 1 for a same-size reference.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .filters import binomial_blur, upsample_to
+from .resample import resize_hwc, resize_image
+
+WAVELETS = ("sym4", "db4", "sym8", "coif2", "db2")
+METHODS = ("wavelet", "gaussian")
+
+
+def auto_levels(image_hw: tuple, reference_hw: tuple) -> int:
+    s = max(image_hw[0] / reference_hw[0], image_hw[1] / reference_hw[1])
+    return 1 if s <= 1.0 else int(math.ceil(math.log2(s))) + 1
+
+
+def _wavelet_swap(img: np.ndarray, ref: np.ndarray, wavelet: str, levels: int, strength: float) -> np.ndarray:
+    """One channel ``[H, W]``: image details, reference approximation."""
+    import pywt
+
+    ci = pywt.wavedec2(img, wavelet, level=levels, mode="symmetric")
+    cr = pywt.wavedec2(ref, wavelet, level=levels, mode="symmetric")
+    ci[0] = ci[0] + strength * (cr[0] - ci[0])
+    out = pywt.waverec2(ci, wavelet, mode="symmetric")
+    return out[: img.shape[0], : img.shape[1]]
+
+
+def frequency_merge(
+    image: torch.Tensor,
+    reference: torch.Tensor,
+    *,
+    method: str = "wavelet",
+    wavelet: str = "sym4",
+    levels: Optional[int] = None,
+    strength: float = 1.0,
+) -> torch.Tensor:
+    """Low frequencies of ``reference``, high frequencies of ``image``.
+
+    Args:
+        image: IMAGE ``[B, H, W, C]`` float (the merged tiles).
+        reference: IMAGE ``[B or 1, h, w, C]`` of any size (resized to ``image``; Lanczos up, area down).
+        levels: octaves taken from the reference (``None``: from the size ratio).
+        strength: 0 keeps ``image``, 1 takes the reference's low frequencies fully.
+
+    Returns:
+        ``[B, H, W, C]`` float32.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if image.ndim != 4 or reference.ndim != 4:
+        raise ValueError(f"image and reference must be IMAGE [B, H, W, C], got {tuple(image.shape)} and {tuple(reference.shape)}")
+    if reference.shape[-1] != image.shape[-1]:
+        raise ValueError(f"reference has {reference.shape[-1]} channels, the image {image.shape[-1]}")
+    if reference.shape[0] not in (1, image.shape[0]):
+        raise ValueError(f"reference has {reference.shape[0]} images for {image.shape[0]}; give one or one per image")
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be in [0, 1], got {strength}")
+    b, h, w, c = image.shape
+    n = auto_levels((h, w), reference.shape[1:3]) if not levels else int(levels)
+    max_levels = int(math.floor(math.log2(max(1, min(h, w))))) - 1
+    n = max(1, min(n, max_levels)) if max_levels >= 1 else 0
+    out = image.detach().float().cpu().clone()
+    if n == 0 or strength == 0.0:
+        return out
+    for i in range(b):
+        ref = reference[min(i, reference.shape[0] - 1)].detach().float().cpu().numpy()
+        if method == "wavelet":
+            if wavelet not in WAVELETS:
+                raise ValueError(f"unknown wavelet {wavelet!r}; choose one of {', '.join(WAVELETS)}")
+            ref_full = resize_hwc(ref, h, w)
+            for ch in range(c):
+                res = _wavelet_swap(out[i, :, :, ch].numpy(), ref_full[:, :, ch], wavelet, n, strength)
+                out[i, :, :, ch] = torch.from_numpy(res.astype(np.float32, copy=False))
+        else:
+            lh, lw = max(1, round(h / 2**n)), max(1, round(w / 2**n))
+            img_low = _lowpass(out[i].numpy(), lh, lw)
+            ref_low = _lowpass(ref, lh, lw)
+            out[i] += strength * upsample_to(ref_low - img_low, h, w)[0].permute(1, 2, 0)
+    return out
+
+
+def _lowpass(img: np.ndarray, height: int, width: int) -> torch.Tensor:
+    """``[H, W, C]`` -> ``[1, C, height, width]``: area average, then a binomial blur."""
+    small = torch.from_numpy(resize_hwc(img, height, width, "area")).permute(2, 0, 1)[None]
+    return binomial_blur(small) if min(height, width) > 2 else small
