@@ -88,3 +88,26 @@ def gaussian_kernel1d(sigma: float, dtype=torch.float32, truncate: float = 3.0) 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of ``[N, C, H, W]``."""
     return separable_conv(x, gaussian_kernel1d(sigma, x.dtype))
+
+
+def add_upsampled_(dst: torch.Tensor, low: torch.Tensor, scale: float = 1.0, chunk_rows: int = 256) -> torch.Tensor:
+    """``dst += scale * upsample(low)`` without a full-size temporary.
+
+    ``dst`` is channels-last ``[H, W, C]``; ``low`` is planar ``[C, h, w]``;
+    the upsampling is bilinear with pixel centres aligned (as
+    ``F.interpolate(..., align_corners=False)``), done along x once at low
+    height and along y in chunks of ``chunk_rows`` output rows.
+    """
+    height, width = dst.shape[:2]
+    c, h, w = low.shape
+    wide = F.interpolate(low[None].to(dst.dtype), size=(h, width), mode="bilinear", align_corners=False)[0].permute(1, 2, 0)
+    wide = wide.contiguous()  # [h, W, C]
+    v = ((torch.arange(height, dtype=torch.float64) + 0.5) * (h / height) - 0.5).clamp(min=0.0)
+    v0 = v.floor().long().clamp(max=h - 1)
+    v1 = (v0 + 1).clamp(max=h - 1)
+    frac = (v - v0.double()).to(dst.dtype)
+    for r0 in range(0, height, chunk_rows):
+        r1 = min(height, r0 + chunk_rows)
+        rows = torch.lerp(wide.index_select(0, v0[r0:r1]), wide.index_select(0, v1[r0:r1]), frac[r0:r1].view(-1, 1, 1))
+        dst[r0:r1].add_(rows, alpha=scale)
+    return dst

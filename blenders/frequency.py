@@ -29,7 +29,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .filters import binomial_blur, upsample_to
+from .filters import add_upsampled_, binomial_blur
 from .resample import resize_hwc, resize_image
 
 WAVELETS = ("sym4", "db4", "sym8", "coif2", "db2")
@@ -41,13 +41,22 @@ def auto_levels(image_hw: tuple, reference_hw: tuple) -> int:
     return 1 if s <= 1.0 else int(math.ceil(math.log2(s))) + 1
 
 
+def _approximation(x: np.ndarray, wavelet: str, levels: int) -> np.ndarray:
+    """The level-``levels`` approximation band, dropping detail bands as soon as they are made."""
+    import pywt
+
+    for _ in range(levels):
+        x, _details = pywt.dwt2(x, wavelet, mode="symmetric")
+    return x
+
+
 def _wavelet_swap(img: np.ndarray, ref: np.ndarray, wavelet: str, levels: int, strength: float) -> np.ndarray:
     """One channel ``[H, W]``: image details, reference approximation."""
     import pywt
 
     ci = pywt.wavedec2(img, wavelet, level=levels, mode="symmetric")
-    cr = pywt.wavedec2(ref, wavelet, level=levels, mode="symmetric")
-    ci[0] = ci[0] + strength * (cr[0] - ci[0])
+    ref_approx = _approximation(ref, wavelet, levels)
+    ci[0] += strength * (ref_approx - ci[0])
     out = pywt.waverec2(ci, wavelet, mode="symmetric")
     return out[: img.shape[0], : img.shape[1]]
 
@@ -94,15 +103,16 @@ def frequency_merge(
         if method == "wavelet":
             if wavelet not in WAVELETS:
                 raise ValueError(f"unknown wavelet {wavelet!r}; choose one of {', '.join(WAVELETS)}")
-            ref_full = resize_hwc(ref, h, w)
-            for ch in range(c):
-                res = _wavelet_swap(out[i, :, :, ch].numpy(), ref_full[:, :, ch], wavelet, n, strength)
+            for ch in range(c):  # one channel at a time: one full-size reference plane, not C
+                ref_plane = resize_hwc(ref[:, :, ch : ch + 1], h, w)[:, :, 0]
+                res = _wavelet_swap(out[i, :, :, ch].numpy(), ref_plane, wavelet, n, strength)
+                del ref_plane
                 out[i, :, :, ch] = torch.from_numpy(res.astype(np.float32, copy=False))
         else:
             lh, lw = max(1, round(h / 2**n)), max(1, round(w / 2**n))
             img_low = _lowpass(out[i].numpy(), lh, lw)
             ref_low = _lowpass(ref, lh, lw)
-            out[i] += strength * upsample_to(ref_low - img_low, h, w)[0].permute(1, 2, 0)
+            add_upsampled_(out[i], (ref_low - img_low)[0], strength)
     return out
 
 

@@ -7,9 +7,11 @@ is larger, e.g. after an x4 upscale):
   cut, minus the typical difference at nearby offsets on the same row (the
   local slope), averaged along the seam and divided by the robust spread
   (1.4826 x MAD) of that excess at the nearby offsets. A step the tiles
-  introduce adds up along the seam; grain and texture average out. ``|z|``
-  near 0 means no step; a hard cut between tiles that disagree by a few
-  percent scores in the tens.
+  introduce adds up along the seam; grain and texture average out. On flat,
+  8-bit-quantised areas the MAD is 0, so the spread is floored at the L*
+  size of a 0.83/255 code-value step at the local colour: a lone 1/255 step
+  then scores about 1.2. ``|z|`` near 0 means no step; a hard cut between
+  tiles that disagree by a few percent scores several units.
 * **strip ΔE00** — CIEDE2000 between the mean CIELAB colour of two strips
   just outside the overlap, one per side. With a ``reference`` (e.g. the
   original), the reference's own difference between the same strips is
@@ -62,14 +64,26 @@ def _oriented(image: torch.Tensor, seam: Seam) -> torch.Tensor:
     return image if seam.axis == 1 else image.transpose(0, 1)
 
 
-def profile_z(image: torch.Tensor, seam: Seam, radius: int = 16, exclude: int = 2, floor: float = 1e-3) -> float:
+QUANTUM_STEP = 0.83 / 255  # the code-value step whose L* size floors the spread
+
+
+def _quantum_floor(region: torch.Tensor) -> float:
+    """L* size of a ``QUANTUM_STEP`` change of all channels at the region's mean colour."""
+    mean = region[..., :3].reshape(-1, 3).mean(0).clamp(0.0, 1.0 - QUANTUM_STEP)
+    pair = torch.stack([mean, mean + QUANTUM_STEP]).T.reshape(1, 3, 1, 2)
+    light = rgb_to_lab(pair)[0, 0, 0]
+    return max(float(light[1] - light[0]), 1e-3)
+
+
+def profile_z(image: torch.Tensor, seam: Seam, radius: int = 16, exclude: int = 2) -> float:
     """Signed seam z-score of one seam of ``image`` ``[H, W, C]`` (see module docstring)."""
     img = _oriented(image, seam)
     lo = max(seam.position - radius - 1, 0)
     hi = min(seam.position + radius + 1, img.shape[1])
     if hi - lo < 3:
         return 0.0
-    light = _lightness(img[seam.span[0] : seam.span[1], lo:hi].float())
+    region = img[seam.span[0] : seam.span[1], lo:hi].float()
+    light = _lightness(region)
     g = light[:, 1:] - light[:, :-1]  # g[:, k] is the step between columns lo+k and lo+k+1
     cut = seam.position - 1 - lo  # the step across the cut
     offsets = torch.arange(g.shape[1]) - cut
@@ -78,8 +92,8 @@ def profile_z(image: torch.Tensor, seam: Seam, radius: int = 16, exclude: int = 
         return 0.0
     slope = g[:, ref].median(dim=1, keepdim=True).values
     excess = g - slope
-    spread = MAD_TO_STD * excess[:, ref].abs().median()
-    return float(excess[:, cut].mean() / max(float(spread), floor))
+    spread = MAD_TO_STD * float(excess[:, ref].abs().median())
+    return float(excess[:, cut].mean()) / max(spread, _quantum_floor(region))
 
 
 def _strip_lab(image: torch.Tensor, seam: Seam, lo: int, hi: int) -> Optional[torch.Tensor]:

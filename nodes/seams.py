@@ -115,9 +115,10 @@ class FrequencyMerge:
             "required": {
                 "image": ("IMAGE", {"tooltip": "The merged result (any size, e.g. an x4 upscale)."}),
                 "reference": ("IMAGE", {"tooltip": "An image of the whole picture whose colours are right, any size (resized to the image)."}),
-                "method": (list(FREQ_METHODS), {"default": "wavelet", "tooltip": (
-                    "wavelet: swap the approximation band of a discrete wavelet transform. "
-                    "gaussian: add the difference of the two low-passed images (faster, no full-size copy of the reference).")}),
+                "method": (list(FREQ_METHODS), {"default": "gaussian", "tooltip": (
+                    "gaussian: add the difference of the two low-passed images (1.2 s at 10 000 px, no full-size copy "
+                    "of the reference). wavelet: swap the approximation band of a discrete wavelet transform "
+                    "(sharper split between bands; about 15x slower).")}),
                 "wavelet": (list(WAVELETS), {"default": "sym4", "tooltip": "Wavelet for method=wavelet (smooth, orthogonal; Haar is not offered because it leaves blocks)."}),
                 "levels": ("INT", {"default": 0, "min": 0, "max": 12, "tooltip": (
                     "Octaves taken from the reference. 0 = automatic: one below what the reference resolves "
