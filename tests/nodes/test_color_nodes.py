@@ -1,0 +1,61 @@
+"""Global Context Encode and Tile Color Correct nodes."""
+
+import json
+import re
+
+import pytest
+import torch
+
+from tilestitch.nodes.color import TileColorCorrect
+from tilestitch.nodes.context import GlobalContextEncode
+from tilestitch.nodes.tiles import TileMerge, TileSplit
+
+from support import load_photo
+
+WIDGETS = dict(mode="tile_size", tile_width=256, tile_height=256, overlap=64, rows=2, cols=2, max_megapixels=1.0, align=8)
+
+
+class FakeVAE:
+    """What a ComfyUI VAE offers the node: ``encode(pixels [B, H, W, 3]) -> latent [B, 16, H/8, W/8]``."""
+
+    def __init__(self):
+        self.seen = None
+
+    def encode(self, pixels):
+        self.seen = pixels.shape
+        return torch.nn.functional.avg_pool2d(pixels.permute(0, 3, 1, 2), 8).repeat(1, 6, 1, 1)[:, :16]
+
+
+def test_context_node_outputs_and_vae():
+    img = load_photo("kodim23")
+    vae = FakeVAE()
+    ctx, ref, summary = GlobalContextEncode().encode(img, 256, vae=vae)
+    assert ref.shape == (1, 171, 256, 3) and vae.seen == (1, 171, 256, 3)
+    info = json.loads(summary)
+    assert info["source_size"] == [768, 512] and info["latent_shape"] == [1, 16, 21, 32]
+
+
+def test_color_correct_node_reduces_drift_and_reports_it():
+    img = load_photo("kodim23")
+    tiles, plan, _ = TileSplit().split(img, **WIDGETS)
+    g = torch.Generator().manual_seed(0)
+    drift = tiles * (1 + 0.1 * (torch.rand(tiles.shape[0], 1, 1, 3, generator=g) - 0.5))
+    ctx, _, _ = GlobalContextEncode().encode(img, 256)
+    fixed, report = TileColorCorrect().correct(drift, plan, ctx, "joint_gain", 1.0)
+    before, _ = TileMerge().merge(drift, plan, "cosine")
+    after, _ = TileMerge().merge(fixed, plan, "cosine")
+    assert (after - img).abs().mean() < (before - img).abs().mean() / 2
+    m = re.search(r"of low frequencies\) ([\d.]+) -> ([\d.]+), worst tile ([\d.]+) -> ([\d.]+)", report)
+    assert report.startswith("joint_gain") and m, report
+    before_mean, after_mean, before_worst, after_worst = map(float, m.groups())
+    assert after_mean < before_mean / 4 and after_worst < before_worst / 4
+
+
+def test_color_correct_node_rejects_a_wrong_context():
+    img = load_photo("kodim23")
+    tiles, plan, _ = TileSplit().split(img, **WIDGETS)
+    with pytest.raises(ValueError, match="context must be a GLOBAL_CONTEXT"):
+        TileColorCorrect().correct(tiles, plan, img, "joint_gain", 1.0)
+    ctx, _, _ = GlobalContextEncode().encode(img[:, :256], 256)
+    with pytest.raises(ValueError, match="global context was built from a 768 x 256 image"):
+        TileColorCorrect().correct(tiles, plan, ctx, "joint_gain", 1.0)
