@@ -24,12 +24,16 @@ def blend_window(
     *,
     window: str,
     sigma: float = DEFAULT_GAUSSIAN_SIGMA,
+    margin: int = 0,
     layout: Layout = IMAGE,
     progress=None,
     **_,
 ) -> torch.Tensor:
-    """Weighted composition of ``tiles`` with the named window; returns ``[plan.batch, ...]``."""
-    return compose(tiles, plan, window, sigma=sigma, layout=layout, progress=progress)
+    """Weighted composition of ``tiles`` with the named window; returns ``[plan.batch, ...]``.
+
+    ``margin`` (output px) ignores that much of each tile's interior edges.
+    """
+    return compose(tiles, plan, window, sigma=sigma, margin=margin, layout=layout, progress=progress)
 
 
 blend_none = partial(blend_window, window="none")

@@ -128,6 +128,7 @@ def compose(
     window: str = "cosine",
     *,
     sigma: float = DEFAULT_GAUSSIAN_SIGMA,
+    margin: int = 0,
     layout: Layout = IMAGE,
     out: Optional[torch.Tensor] = None,
     progress: Progress = None,
@@ -139,6 +140,7 @@ def compose(
             each ``plan.tile_height x plan.tile_width`` (call
             ``fit_plan_to_tiles`` first for resized tiles).
         window: one of ``tiling.windows.WINDOWS``.
+        margin: px at each tile's interior edges that get no weight (``tiling.windows``).
         out: optional preallocated output ``[plan.batch, ...]`` (same dtype/device).
         progress: ``progress(done_tiles, total_tiles)`` after each row of tiles.
 
@@ -155,8 +157,8 @@ def compose(
     elif tuple(out.shape) != shape:
         raise ValueError(f"out has shape {tuple(out.shape)}, expected {shape}")
 
-    wy_all = axis_weights(plan.rows_axis, window, sigma)
-    wx_all = axis_weights(plan.cols_axis, window, sigma)
+    wy_all = axis_weights(plan.rows_axis, window, sigma, margin)
+    wx_all = axis_weights(plan.cols_axis, window, sigma, margin)
     ysegs = axis_segments(plan.rows_axis, wy_all)
     xsegs = axis_segments(plan.cols_axis, wx_all)
 

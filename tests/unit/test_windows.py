@@ -80,3 +80,19 @@ def test_bad_window_arguments():
         axis_weights(g, "box")
     with pytest.raises(ValueError, match="sigma must be a positive number"):
         axis_weights(g, "gaussian", -1.0)
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine", "gaussian", "uniform"])
+def test_margins_zero_the_tile_edges_and_keep_unity(kind):
+    g = plan_axis(3000, 512, 96, 8)
+    for margin in (0, 8, 48):
+        total = np.zeros(g.length)
+        for k, (s, w) in enumerate(zip(g.starts, axis_weights(g, kind, margin=margin))):
+            total[s : s + g.tile] += w
+            if margin and k > 0:
+                assert not w[:margin].any()
+            if margin and k < g.count - 1:
+                assert not w[-margin:].any()
+        np.testing.assert_allclose(total, 1.0, atol=1e-12)
+    with pytest.raises(ValueError, match="margin 49 must be between 0 and half the smallest overlap"):
+        axis_weights(g, kind, margin=49)
