@@ -1,8 +1,8 @@
 """ComfyUI node adapters, one module per technique; this file only collects their mappings."""
 
-from . import color, context, seams, tiles
+from . import color, context, latent, seams, tiles
 
-_MODULES = (tiles, seams, context, color)
+_MODULES = (tiles, seams, context, color, latent)
 
 NODE_CLASS_MAPPINGS = {}
 NODE_DISPLAY_NAME_MAPPINGS = {}

@@ -35,6 +35,29 @@ def progress_hook(total: int) -> Optional[Callable[[int, int], None]]:
     return hook
 
 
+def text_progress(total: int, label: str) -> Optional[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` callback that writes ``label done/total`` on the running node.
+
+    For loops inside another node's run (the tiled denoiser inside a
+    sampler): the sampler keeps its progress bar, the tiles show as text.
+    Honours Cancel between calls. ``None`` outside ComfyUI.
+    """
+    try:
+        import comfy.model_management as mm
+        from comfy_execution.utils import get_executing_context
+        from server import PromptServer
+    except ImportError:
+        return None
+
+    def hook(done: int, of: int) -> None:
+        mm.throw_exception_if_processing_interrupted()
+        ctx = get_executing_context()
+        if ctx is not None and PromptServer.instance is not None:
+            PromptServer.instance.send_progress_text(f"{label} {done}/{of}", ctx.node_id)
+
+    return hook
+
+
 def check_finite(t: torch.Tensor, name: str, per: str = "image") -> None:
     """Raise a ValueError naming the input (and the first bad batch entry) if ``t`` has NaN or Inf."""
     if bool(torch.isfinite(t).all()):

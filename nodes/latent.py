@@ -1,0 +1,242 @@
+"""Latent-space tiling: split / merge LATENT tiles, and a MODEL patch that denoises tile by tile."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from ..blenders import BLENDERS
+from ..blenders import blend as blend_tiles
+from ..blenders.global_context import GlobalContext
+from ..tiling import LATENT, MASK, extract_tiles, plan_tiles
+from ..tiling.cond_tiling import ControlTiler, needs_single_tiles, tile_conds
+from ..tiling.denoise import GlobalGuidance, latent_plan, shifted_plan, tiled_predict
+from .common import CATEGORY, TILE_PLAN, check_finite, text_progress
+from .context import GLOBAL_CONTEXT
+from .tiles import BLEND_TOOLTIP, check_plan, plan_inputs
+
+log = logging.getLogger("tilestitch")
+
+SOURCE_BATCH_INDEX = "tilestitch_source_batch_index"
+DENOISE_WINDOWS = {"cosine": "cosine", "mixture_of_diffusers": "gaussian", "multidiffusion": "uniform"}
+
+
+def _latent_samples(latent, name: str) -> torch.Tensor:
+    if not isinstance(latent, dict) or not isinstance(latent.get("samples"), torch.Tensor):
+        raise ValueError(f"{name} must be a LATENT (a dict with 'samples'), got {type(latent).__name__}")
+    s = latent["samples"]
+    if s.ndim != 4:
+        raise ValueError(f"{name} has samples of shape {tuple(s.shape)}; only image latents [batch, channels, height, width] can be tiled")
+    check_finite(s, name)
+    return s
+
+
+def _mask_planar(mask: torch.Tensor, batch: int, height: int, width: int):
+    """A LATENT ``noise_mask`` as ``([batch, r*height, r*width], r)``: kept at an integer multiple of the latent size, else resized to it."""
+    m = mask.reshape(-1, mask.shape[-2], mask.shape[-1]).float()
+    r = m.shape[-2] // height
+    if m.shape[-2] % height or m.shape[-1] % width or r != m.shape[-1] // width or r < 1:
+        m = torch.nn.functional.interpolate(m.unsqueeze(1), size=(height, width), mode="bilinear", align_corners=False)[:, 0]
+        r = 1
+    if m.shape[0] != batch:
+        m = m.repeat(-(-batch // m.shape[0]), 1, 1)[:batch]
+    return m.contiguous(), r
+
+
+class LatentSplit:
+    DESCRIPTION = (
+        "Cut a LATENT into overlapping latent tiles (one batch) and a TILE_PLAN, e.g. to sample each tile at the "
+        "model's native size and merge them back with Latent Tile Merge. noise_mask and batch_index follow the tiles."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "split"
+    RETURN_TYPES = ("LATENT", TILE_PLAN)
+    RETURN_NAMES = ("tiles", "plan")
+    OUTPUT_TOOLTIPS = (
+        "All latent tiles as one LATENT batch (image-major, row-major); noise masks cut the same way.",
+        "The tile grid in latent pixels; connect it to Latent Tile Merge.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "samples": ("LATENT", {"tooltip": "The latent to tile (e.g. VAE Encode of the full image)."}),
+            **plan_inputs(unit="latent px", tile=128, overlap=32, align=2, max_size=8192),
+        }}
+
+    def split(self, samples, mode, tile_width, tile_height, overlap, rows, cols, max_megapixels, align):
+        s = _latent_samples(samples, "samples")
+        b, _, h, w = s.shape
+        plan = plan_tiles(h, w, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
+                          rows=rows, cols=cols, max_megapixels=max_megapixels, align=align, batch=b)
+        out = {k: v for k, v in samples.items() if k not in ("samples", "noise_mask", "batch_index")}
+        out["samples"] = extract_tiles(s, plan, LATENT)
+        if "noise_mask" in samples:
+            mask, r = _mask_planar(samples["noise_mask"], b, h, w)
+            out["noise_mask"] = extract_tiles(mask, plan.scaled(r, r), MASK).unsqueeze(1)
+        if "batch_index" in samples:  # every tile its own noise, still tied to its source image's index
+            source = list(samples["batch_index"])
+            out["batch_index"] = [source[i] * plan.count + k for i in range(b) for k in range(plan.count)]
+            out[SOURCE_BATCH_INDEX] = source
+        return (out, plan)
+
+
+class LatentMerge:
+    DESCRIPTION = "Join latent tiles back into one LATENT with the same blenders as the pixel path (before one VAE decode)."
+    CATEGORY = CATEGORY
+    FUNCTION = "merge"
+    RETURN_TYPES = ("LATENT",)
+    RETURN_NAMES = ("samples",)
+    OUTPUT_TOOLTIPS = ("The merged latent, with its noise mask and batch_index restored.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "tiles": ("LATENT", {"tooltip": "The latent tiles, in the order Latent Tile Split produced them."}),
+            "plan": (TILE_PLAN, {"tooltip": "The plan from Latent Tile Split."}),
+            "blend": (list(BLENDERS), {"default": "cosine", "tooltip": BLEND_TOOLTIP}),
+        }}
+
+    def merge(self, tiles, plan, blend):
+        plan = check_plan(plan)
+        s = _latent_samples(tiles, "tiles")
+        out = {k: v for k, v in tiles.items() if k not in ("samples", "noise_mask", "batch_index", SOURCE_BATCH_INDEX)}
+        out["samples"] = blend_tiles(s.contiguous(), plan, blend, layout=LATENT)
+        if "noise_mask" in tiles:
+            m = tiles["noise_mask"].reshape(-1, tiles["noise_mask"].shape[-2], tiles["noise_mask"].shape[-1]).float()
+            out["noise_mask"] = blend_tiles(m.contiguous(), plan, blend, layout=MASK).unsqueeze(1)
+        if SOURCE_BATCH_INDEX in tiles:
+            out["batch_index"] = list(tiles[SOURCE_BATCH_INDEX])
+        return (out,)
+
+
+def _conform_hint(image: torch.Tensor, width: int, height: int, method: str) -> torch.Tensor:
+    import comfy.utils
+
+    return comfy.utils.common_upscale(image, width, height, method, "center")
+
+
+class TiledDenoiseState:
+    """The CALC_COND_BATCH wrapper a patched model carries: every conditioning batch is evaluated tile by tile."""
+
+    def __init__(self, tile_height, tile_width, overlap, align, window, margin, tile_batch_size, shift, crop_references, guidance):
+        self.tile_height, self.tile_width, self.overlap, self.align = tile_height, tile_width, overlap, align
+        self.window, self.margin, self.tile_batch_size, self.shift = window, margin, tile_batch_size, shift
+        self.crop_references = crop_references
+        self.guidance = guidance
+        self.control_tiler = ControlTiler(_conform_hint)
+        self.last_sigma = None
+        self.calls = 0  # model evaluations requested (tile batches), for tests and logs
+
+    def __call__(self, executor, model, conds, x_in, timestep, model_options):
+        if x_in.ndim != 4:
+            return executor(model, conds, x_in, timestep, model_options)
+        sigma = float(timestep.max())
+        if self.last_sigma is None or sigma > self.last_sigma:  # a new sampling run
+            self.control_tiler.clear()
+            if self.guidance is not None:
+                self.guidance.sigma_max = None
+        self.last_sigma = sigma
+        b, _, h, w = x_in.shape
+        plan = latent_plan(h, w, self.tile_height, self.tile_width, self.overlap, self.align, b)
+        if plan.count == 1:
+            return executor(model, conds, x_in, timestep, model_options)
+        if self.shift:
+            plan = shifted_plan(plan, sigma)
+        batch = 1 if needs_single_tiles(conds) else self.tile_batch_size
+
+        def predict(x_tiles, tiles):
+            self.calls += 1
+            tiled = tile_conds(conds, tiles, h, w, b, crop_references=self.crop_references, control_tiler=self.control_tiler)
+            return executor(model, tiled, x_tiles, timestep.repeat(len(tiles)), model_options)
+
+        return tiled_predict(predict, x_in, plan, window=self.window, margin=self.margin, tile_batch_size=batch,
+                             sigma=sigma, guidance=self.guidance, progress=text_progress(plan.count, "tiles"))
+
+
+def model_patch_size(model) -> int:
+    diffusion_model = getattr(getattr(model, "model", None), "diffusion_model", None)
+    return int(getattr(diffusion_model, "patch_size", 1) or 1)
+
+
+class TiledDenoise:
+    DESCRIPTION = (
+        "Patch a MODEL so every denoising step runs on overlapping latent tiles of the model's native size and "
+        "blends their x0 predictions (cosine, Mixture of Diffusers or MultiDiffusion weights). Works with any "
+        "sampler (KSampler, SamplerCustomAdvanced). Conditioning follows each tile: c_concat and masks are "
+        "cropped, FLUX Kontext reference latents are cropped to the tile, ControlNet hints are cropped per tile."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "patch"
+    RETURN_TYPES = ("MODEL",)
+    RETURN_NAMES = ("model",)
+    OUTPUT_TOOLTIPS = ("A patched copy of the model (the input model is not changed).",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": ("MODEL", {"tooltip": "The diffusion model to tile (FLUX, FLUX Kontext, SD, SDXL ...)."}),
+                "tile_width": ("INT", {"default": 128, "min": 8, "max": 1024, "step": 2, "tooltip": "Tile width in latent pixels (128 = 1024 image pixels with an 8x VAE): the model's native size."}),
+                "tile_height": ("INT", {"default": 128, "min": 8, "max": 1024, "step": 2, "tooltip": "Tile height in latent pixels."}),
+                "overlap": ("INT", {"default": 32, "min": 0, "max": 512, "step": 2, "tooltip": "Minimum overlap between tiles in latent pixels; predictions are blended across it."}),
+                "tile_batch_size": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "Tiles evaluated per model call. Memory grows with it, not with the image size."}),
+                "blend": (list(DENOISE_WINDOWS), {"default": "cosine", "tooltip": (
+                    "How overlapping x0 predictions are weighted: cosine ramps across the overlap; mixture_of_diffusers: "
+                    "Gaussian weights centred on each tile; multidiffusion: a plain average.")}),
+                "shift": ("BOOLEAN", {"default": False, "tooltip": (
+                    "Move the interior tiles by a different amount at every noise level (less than half the overlap, "
+                    "no wrap-around), so seams never stay in one place (SpotDiffusion-style).")}),
+                "reference_latents": (["crop", "whole"], {"default": "crop", "tooltip": (
+                    "FLUX Kontext reference latents the size of the latent: crop each to its tile (crop), or give "
+                    "every tile the whole reference (whole). References of another size are always passed whole.")}),
+                "edge_margin": ("INT", {"default": 0, "min": 0, "max": 256, "tooltip": (
+                    "Latent pixels at each tile's inner edges that get no weight (at most half the overlap); helps "
+                    "convolutional models whose tile edges see padding.")}),
+            },
+            "optional": {
+                "context": (GLOBAL_CONTEXT, {"tooltip": "Global Context Encode with a VAE: enables the two pulls below."}),
+                "adain_strength": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": (
+                    "Pull each tile's latent channel mean/std towards the global latent at the same place, fading with "
+                    "sigma (0 = off). Costs one small pooling per tile and step.")}),
+                "skip_residual": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": (
+                    "Mix the upsampled global latent into the prediction in early steps, fading with sigma "
+                    "(DemoFusion-style skip residual; 0 = off). Costs one bilinear upsample per step.")}),
+            },
+        }
+
+    def patch(self, model, tile_width, tile_height, overlap, tile_batch_size, blend, shift, reference_latents, edge_margin,
+              context=None, adain_strength=0.0, skip_residual=0.0):
+        import comfy.patcher_extension
+
+        align = model_patch_size(model)
+        if tile_width % align or tile_height % align:
+            raise ValueError(f"tile_width and tile_height must be multiples of the model's patch size {align}")
+        if overlap >= min(tile_width, tile_height):
+            raise ValueError(f"overlap ({overlap}) must be smaller than the tile ({tile_width} x {tile_height})")
+        if 2 * edge_margin > overlap:
+            raise ValueError(f"edge_margin ({edge_margin}) must be at most half the overlap ({overlap})")
+        guidance = None
+        if adain_strength > 0 or skip_residual > 0:
+            if not isinstance(context, GlobalContext) or context.latent is None:
+                raise ValueError("adain_strength and skip_residual need a context from Global Context Encode with a VAE connected")
+            latent = model.model.latent_format.process_in(context.latent.clone())
+            guidance = GlobalGuidance(latent, adain=adain_strength, skip_residual=skip_residual)
+        state = TiledDenoiseState(tile_height, tile_width, overlap, align, DENOISE_WINDOWS[blend], edge_margin,
+                                  tile_batch_size, shift, reference_latents == "crop", guidance)
+        patched = model.clone()
+        patched.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.CALC_COND_BATCH, "tilestitch_tiled_denoise", state)
+        return (patched,)
+
+
+NODE_CLASS_MAPPINGS = {
+    "TileStitchLatentSplit": LatentSplit,
+    "TileStitchLatentMerge": LatentMerge,
+    "TileStitchTiledDenoise": TiledDenoise,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "TileStitchLatentSplit": "Latent Tile Split",
+    "TileStitchLatentMerge": "Latent Tile Merge",
+    "TileStitchTiledDenoise": "Tiled Denoise (model patch)",
+}
