@@ -1,0 +1,143 @@
+"""Latent split / merge and the tiled-denoise model patch, called directly (no ComfyUI process)."""
+
+import sys
+import types
+
+import pytest
+import torch
+
+from tilestitch.nodes.latent import LatentMerge, LatentSplit, TiledDenoise, TiledDenoiseState
+
+WIDGETS = dict(mode="tile_size", tile_width=32, tile_height=32, overlap=8, rows=2, cols=2, max_megapixels=1.0, align=2)
+
+
+def test_latent_split_merge_round_trip_with_noise_mask_and_batch_index():
+    x = torch.randn(2, 16, 48, 80)
+    mask = torch.rand(2, 1, 48 * 8, 80 * 8)
+    tiles, plan = LatentSplit().split({"samples": x, "noise_mask": mask, "batch_index": [5, 9]}, **WIDGETS)
+    n = plan.count
+    assert tiles["samples"].shape == (2 * n, 16, 32, 32)
+    assert tiles["noise_mask"].shape == (2 * n, 1, 256, 256)
+    assert tiles["batch_index"] == [5 * n + k for k in range(n)] + [9 * n + k for k in range(n)]
+    for blend in ("cosine", "none", "multiband"):
+        (out,) = LatentMerge().merge(tiles, plan, blend)
+        assert (out["samples"] - x).abs().max() <= 1e-5
+        assert out["noise_mask"].shape == (2, 1, 384, 640) and (out["noise_mask"] - mask).abs().max() <= 1e-5
+        assert out["batch_index"] == [5, 9]
+
+
+def test_latent_split_errors_name_the_input():
+    with pytest.raises(ValueError, match="samples must be a LATENT"):
+        LatentSplit().split(torch.zeros(1, 4, 8, 8), **WIDGETS)
+    with pytest.raises(ValueError, match=r"samples has samples of shape \(1, 4, 2, 8, 8\)"):
+        LatentSplit().split({"samples": torch.zeros(1, 4, 2, 8, 8)}, **WIDGETS)
+    with pytest.raises(ValueError, match="NaN"):
+        LatentSplit().split({"samples": torch.full((1, 4, 64, 64), float("nan"))}, **WIDGETS)
+
+
+def local_model(x):
+    """A deterministic local operator (3x3 box blur with a gain): its receptive field is 1 px."""
+    k = torch.full((x.shape[1], 1, 3, 3), 1 / 9)
+    return torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), k, groups=x.shape[1]) * 0.9
+
+
+def state(**kw):
+    opts = dict(tile_height=32, tile_width=32, overlap=16, align=2, window="cosine", margin=4, tile_batch_size=3,
+                shift=False, crop_references=True, guidance=None)
+    return TiledDenoiseState(**{**opts, **kw})
+
+
+def test_wrapper_calls_the_model_once_per_tile_batch_and_matches_the_whole_latent():
+    x = torch.randn(2, 4, 64, 96)
+    seen = []
+
+    def executor(model, conds, x_in, timestep, model_options):
+        seen.append((x_in.shape, timestep.shape, conds[0][0]["model_conds"]["c_concat"].cond.shape))
+        return [local_model(x_in) for _ in conds]
+
+    class Cond:
+        def __init__(self, c):
+            self.cond = c
+
+        def _copy_with(self, c):
+            return Cond(c)
+
+    conds = [[{"model_conds": {"c_concat": Cond(torch.randn(2, 4, 64, 96))}}], [{"model_conds": {}}]]
+    s = state()
+    out = s(executor, None, conds, x, torch.full((2,), 0.7), {})
+    whole = local_model(x)
+    assert isinstance(out, list) and len(out) == 2
+    for o in out:
+        assert (o - whole).abs().max() <= 1e-5
+    tiles = 3 * 5  # 64 / (32 - 16) -> 3 rows, 96 -> 5 cols
+    assert s.calls == len(seen) == -(-tiles // 3)
+    assert seen[0] == ((3 * 2, 4, 32, 32), (3 * 2,), (3 * 2, 4, 32, 32))
+
+
+def test_wrapper_passes_small_latents_and_area_conditioning_goes_tile_by_tile():
+    calls = []
+
+    def executor(model, conds, x_in, timestep, model_options):
+        calls.append(x_in.shape[0])
+        return [x_in * 0.5 for _ in conds]
+
+    s = state()
+    x = torch.randn(1, 4, 32, 32)
+    s(executor, None, [[{}]], x, torch.ones(1), {})
+    assert calls == [1] and s.calls == 0  # one tile: the model sees the whole latent
+    calls.clear()
+    s(executor, None, [[{"area": (8, 8, 0, 0)}]], torch.randn(1, 4, 64, 64), torch.ones(1), {})
+    assert calls == [1] * 9
+
+
+class FakeModel:
+    """A ModelPatcher stand-in: clone() and add_wrapper_with_key()."""
+
+    def __init__(self):
+        self.wrappers = {}
+        self.model = types.SimpleNamespace(diffusion_model=types.SimpleNamespace(patch_size=2))
+
+    def clone(self):
+        m = FakeModel()
+        m.wrappers = {k: dict(v) for k, v in self.wrappers.items()}
+        return m
+
+    def add_wrapper_with_key(self, kind, key, fn):
+        self.wrappers.setdefault(kind, {})[key] = fn
+
+
+@pytest.fixture
+def fake_patcher_extension(monkeypatch):
+    comfy = types.ModuleType("comfy")
+    ext = types.ModuleType("comfy.patcher_extension")
+    ext.WrappersMP = types.SimpleNamespace(CALC_COND_BATCH="calc_cond_batch")
+    comfy.patcher_extension = ext
+    monkeypatch.setitem(sys.modules, "comfy", comfy)
+    monkeypatch.setitem(sys.modules, "comfy.patcher_extension", ext)
+
+
+PATCH = dict(tile_width=64, tile_height=64, overlap=16, tile_batch_size=2, blend="cosine", shift=False, reference_latents="crop", edge_margin=0)
+
+
+def test_patch_returns_a_clone_and_leaves_the_model_alone(fake_patcher_extension):
+    model = FakeModel()
+    (patched,) = TiledDenoise().patch(model, **PATCH)
+    assert patched is not model and model.wrappers == {}
+    wrapper = patched.wrappers["calc_cond_batch"]["tilestitch_tiled_denoise"]
+    assert isinstance(wrapper, TiledDenoiseState) and wrapper.align == 2 and wrapper.tile_batch_size == 2
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(tile_width=63), "multiples of the model's patch size 2"),
+    (dict(overlap=64), r"overlap \(64\) must be smaller"),
+    (dict(edge_margin=9), r"edge_margin \(9\) must be at most half the overlap"),
+    (dict(skip_residual=0.5), "need a context from Global Context Encode with a VAE"),
+])
+def test_patch_rejects_bad_settings_clearly(fake_patcher_extension, change, message):
+    with pytest.raises(ValueError, match=message):
+        TiledDenoise().patch(FakeModel(), **{**PATCH, **change})
+
+
+def test_latent_not_a_multiple_of_the_patch_is_reported():
+    with pytest.raises(ValueError, match="not a multiple of the model's patch size 2"):
+        state()(lambda *a: None, None, [[{}]], torch.randn(1, 4, 65, 64), torch.ones(1), {})
