@@ -127,7 +127,7 @@ class ComfyClient:
     def output_files(entry: Dict[str, Any]) -> List[OutputFile]:
         files = []
         for node_id, out in entry.get("outputs", {}).items():
-            for kind in ("images", "gifs", "files"):
+            for kind in ("images", "gifs", "files", "latents", "audio"):
                 for f in out.get(kind, []):
                     files.append(OutputFile(node_id, f["filename"], f.get("subfolder", ""), f.get("type", "output")))
         return files

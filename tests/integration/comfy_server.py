@@ -46,10 +46,11 @@ def free_port() -> int:
 
 
 class ComfyServer:
-    """A ComfyUI subprocess; ``models`` maps ``folder/file`` to a file to link there."""
+    """A ComfyUI subprocess; ``models`` maps ``folder/file`` to a file to link there, ``extra_nodes`` names more custom-node folders."""
 
-    def __init__(self, comfy: Path, python: Path, models: Dict[str, Path], boot_timeout: float = 180.0):
+    def __init__(self, comfy: Path, python: Path, models: Dict[str, Path], extra_nodes: Dict[str, Path] = None, boot_timeout: float = 180.0):
         self.comfy, self.python, self.models = comfy, python, models
+        self.extra_nodes = dict(extra_nodes or {})
         self.boot_timeout = boot_timeout
         self.base = Path(tempfile.mkdtemp(prefix="tilestitch-comfy-"))
         self.port = free_port()
@@ -61,6 +62,8 @@ class ComfyServer:
         for d in ("custom_nodes", "input", "output", "temp", "user", "models"):
             (self.base / d).mkdir()
         (self.base / "custom_nodes" / "comfyui-tilestitch").symlink_to(ROOT, target_is_directory=True)
+        for name, src in self.extra_nodes.items():
+            (self.base / "custom_nodes" / name).symlink_to(src, target_is_directory=True)
         for rel, src in self.models.items():
             dst = self.base / "models" / rel
             dst.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,8 @@
 """A real ComfyUI server for the integration tests (skipped, with the reason, when none is found)."""
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from comfy_server import COMFY, COMFY_PYTHON, WHY_NOT, ComfyServer
@@ -7,12 +10,24 @@ from support import weights_path
 
 from tilestitch.client import ComfyClient
 
+HERE = Path(__file__).parent
+
 
 @pytest.fixture(scope="session")
-def comfy():
-    """``(server, client)`` for one ComfyUI process shared by all integration tests."""
+def comfy(tmp_path_factory):
+    """``(server, client)`` for one ComfyUI process shared by all integration tests.
+
+    Models: the Real-ESRGAN compact x4 from ../shared, and a tiny random-weight
+    FLUX built with ComfyUI's own Flux class (``tiny_flux.safetensors``). The
+    test-only node pack ``comfy_test_nodes`` is loaded beside this one.
+    """
     if COMFY is None:
         pytest.skip(WHY_NOT)
-    models = {"upscale_models/realesr-animevideov3.pth": weights_path("sr/realesr-animevideov3.pth")}
-    with ComfyServer(COMFY, COMFY_PYTHON, models) as server:
+    flux = tmp_path_factory.mktemp("models") / "tiny_flux.safetensors"
+    subprocess.run([str(COMFY_PYTHON), str(HERE / "build_tiny_flux.py"), str(flux)], cwd=COMFY, check=True, capture_output=True)
+    models = {
+        "upscale_models/realesr-animevideov3.pth": weights_path("sr/realesr-animevideov3.pth"),
+        "diffusion_models/tiny_flux.safetensors": flux,
+    }
+    with ComfyServer(COMFY, COMFY_PYTHON, models, extra_nodes={"tilestitch_test_nodes": HERE / "comfy_test_nodes"}) as server:
         yield server, ComfyClient(server.url, timeout=120)
