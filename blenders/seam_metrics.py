@@ -40,6 +40,7 @@ class SeamScore:
     span: tuple  # (lo, hi) along the seam, image pixels
     z: float
     delta_e: float
+    segment_z: float = 0.0
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -75,13 +76,13 @@ def _quantum_floor(region: torch.Tensor) -> float:
     return max(float(light[1] - light[0]), 1e-3)
 
 
-def profile_z(image: torch.Tensor, seam: Seam, radius: int = 16, exclude: int = 2) -> float:
-    """Signed seam z-score of one seam of ``image`` ``[H, W, C]`` (see module docstring)."""
+def _cut_excess(image: torch.Tensor, seam: Seam, radius: int, exclude: int):
+    """``(excess [n], spread)``: per row along the seam, the step across the cut net of the local slope, and its robust spread."""
     img = _oriented(image, seam)
     lo = max(seam.position - radius - 1, 0)
     hi = min(seam.position + radius + 1, img.shape[1])
     if hi - lo < 3:
-        return 0.0
+        return None
     region = img[seam.span[0] : seam.span[1], lo:hi].float()
     light = _lightness(region)
     g = light[:, 1:] - light[:, :-1]  # g[:, k] is the step between columns lo+k and lo+k+1
@@ -89,11 +90,39 @@ def profile_z(image: torch.Tensor, seam: Seam, radius: int = 16, exclude: int = 
     offsets = torch.arange(g.shape[1]) - cut
     ref = offsets.abs() >= exclude
     if ref.sum() < 4:
-        return 0.0
+        return None
     slope = g[:, ref].median(dim=1, keepdim=True).values
     excess = g - slope
     spread = MAD_TO_STD * float(excess[:, ref].abs().median())
-    return float(excess[:, cut].mean()) / max(spread, _quantum_floor(region))
+    return excess[:, cut], max(spread, _quantum_floor(region))
+
+
+def profile_z(image: torch.Tensor, seam: Seam, radius: int = 16, exclude: int = 2) -> float:
+    """Signed seam z-score of one seam of ``image`` ``[H, W, C]`` (see module docstring)."""
+    found = _cut_excess(image, seam, radius, exclude)
+    if found is None:
+        return 0.0
+    excess, spread = found
+    return float(excess.mean()) / spread
+
+
+def segment_z(image: torch.Tensor, seam: Seam, segment: int = 64, radius: int = 16, exclude: int = 2) -> float:
+    """The worst signed z-score over pieces of ``segment`` px along the seam.
+
+    Finds a step on part of a seam (a sky above a textured horizon) and
+    steps whose sign changes along the seam (a solar-curve preview folds a
+    1/255 step up in one band and down in the next), which cancel out in
+    the whole-seam mean. Noise scores about ``1/sqrt(segment)`` of a pixel's.
+    """
+    found = _cut_excess(image, seam, radius, exclude)
+    if found is None:
+        return 0.0
+    excess, spread = found
+    n = excess.shape[0]
+    pieces = max(1, round(n / segment))
+    means = torch.stack([p.mean() for p in torch.tensor_split(excess, pieces)]) / spread
+    worst = int(means.abs().argmax())
+    return float(means[worst])
 
 
 def _strip_lab(image: torch.Tensor, seam: Seam, lo: int, hi: int) -> Optional[torch.Tensor]:
@@ -120,7 +149,8 @@ def strip_delta_e(image: torch.Tensor, seam: Seam, width: int = 8, reference: Op
     return float(ciede2000(a, b, dim=0))
 
 
-def seam_scores(image: torch.Tensor, plan: TilePlan, *, reference: Optional[torch.Tensor] = None, radius: int = 16, strip: int = 8) -> List[SeamScore]:
+def seam_scores(image: torch.Tensor, plan: TilePlan, *, reference: Optional[torch.Tensor] = None, radius: int = 16, strip: int = 8,
+                segment: int = 64) -> List[SeamScore]:
     """Score every seam of ``plan`` on ``image`` ``[H, W, C]`` (RGB or RGBA, float in [0, 1]).
 
     ``reference`` (same size) removes the natural colour change between the
@@ -133,6 +163,6 @@ def seam_scores(image: torch.Tensor, plan: TilePlan, *, reference: Optional[torc
     scaled = plan_for_image(plan, image.shape[0], image.shape[1])
     return [
         SeamScore(i, seam.axis, seam.position, seam.span, profile_z(image, seam, radius=radius),
-                  strip_delta_e(image, seam, width=strip, reference=reference))
+                  strip_delta_e(image, seam, width=strip, reference=reference), segment_z(image, seam, segment, radius=radius))
         for i, seam in enumerate(scaled.seams)
     ]
