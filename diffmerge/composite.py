@@ -1,0 +1,94 @@
+"""Full-resolution compositing of changed regions: one Lanczos warp per region, ring colour match, membrane, alpha blend."""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import numpy as np
+import scipy.fft
+
+Box = Tuple[int, int, int, int]  # y0, y1, x0, x1 (half-open)
+
+
+def as3x3(m: np.ndarray) -> np.ndarray:
+    return np.vstack([m, [0.0, 0.0, 1.0]])
+
+
+def full_to_small(sy: float, sx: float, y0: int = 0, x0: int = 0) -> np.ndarray:
+    """3 x 3 map from full-resolution pixel centres (offset by a region's corner) to the edit-size frame."""
+    return np.array([[sx, 0.0, (x0 + 0.5) * sx - 0.5], [0.0, sy, (y0 + 0.5) * sy - 0.5], [0.0, 0.0, 1.0]])
+
+
+def warp_region(src: np.ndarray, full_to_src: np.ndarray, height: int, width: int, interpolation: int) -> np.ndarray:
+    """Sample ``src`` at every pixel of a ``height x width`` region through ``full_to_src`` (3 x 3, region-relative)."""
+    import cv2
+
+    return cv2.warpAffine(np.ascontiguousarray(src), full_to_src[:2], (width, height), flags=interpolation | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def region_boxes(support: np.ndarray, pad: int = 2) -> List[Tuple[Box, np.ndarray]]:
+    """``[(box, component mask)]`` for every 8-connected component of ``support`` (uint8 ``[h, w]``), boxes padded."""
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(support, connectivity=8)
+    h, w = support.shape
+    out = []
+    for k in range(1, n):
+        x, y, bw, bh = (int(v) for v in stats[k, :4])
+        box = (max(0, y - pad), min(h, y + bh + pad), max(0, x - pad), min(w, x + bw + pad))
+        out.append((box, labels == k))
+    return out
+
+
+def scale_box(box: Box, sy: float, sx: float, height: int, width: int) -> Box:
+    """An edit-size box in full-resolution pixels (rounded outwards)."""
+    y0, y1, x0, x1 = box
+    return (max(0, int(np.floor(y0 / sy))), min(height, int(np.ceil(y1 / sy))),
+            max(0, int(np.floor(x0 / sx))), min(width, int(np.ceil(x1 / sx))))
+
+
+def ring_offset(orig_small: np.ndarray, aligned_edit: np.ndarray, component: np.ndarray, support: np.ndarray,
+                valid: np.ndarray, width: int) -> np.ndarray:
+    """Per-channel median of ``orig - edit`` on a ring of unchanged pixels ``width`` px around ``component``."""
+    import cv2
+
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
+    ring = cv2.dilate(component.astype(np.uint8), k).astype(bool) & ~support.astype(bool) & valid
+    if ring.sum() < 16:
+        return np.zeros(orig_small.shape[-1], np.float32)
+    return np.median(orig_small[ring] - aligned_edit[ring], axis=0).astype(np.float32)
+
+
+def membrane(boundary: np.ndarray) -> np.ndarray:
+    """Harmonic interpolation (Laplace, Dirichlet) of the border values of ``boundary`` ``[h, w, C]`` into its inside.
+
+    The 5-point Laplacian with zero Dirichlet boundary is diagonalised by a
+    DST-I on both axes; the known border enters as the right-hand side.
+    """
+    h, w, c = boundary.shape
+    out = boundary.astype(np.float64).copy()
+    if h < 3 or w < 3:
+        return out.astype(np.float32)
+    rhs = np.zeros((h - 2, w - 2, c))
+    rhs[0] -= boundary[0, 1:-1]
+    rhs[-1] -= boundary[-1, 1:-1]
+    rhs[:, 0] -= boundary[1:-1, 0]
+    rhs[:, -1] -= boundary[1:-1, -1]
+    spec = scipy.fft.dstn(rhs, type=1, axes=(0, 1), norm="ortho")
+    ly = -4.0 * np.sin(np.pi * np.arange(1, h - 1) / (2.0 * (h - 1))) ** 2
+    lx = -4.0 * np.sin(np.pi * np.arange(1, w - 1) / (2.0 * (w - 1))) ** 2
+    spec /= (ly[:, None] + lx[None, :])[..., None]
+    out[1:-1, 1:-1] = scipy.fft.idstn(spec, type=1, axes=(0, 1), norm="ortho")
+    return out.astype(np.float32)
+
+
+def blend_into(out: np.ndarray, region: Box, edit: np.ndarray, alpha: np.ndarray) -> None:
+    """``out[region, :C] = lerp(out, edit, alpha)`` where ``alpha > 0``; other pixels are not touched."""
+    y0, y1, x0, x1 = region
+    c = edit.shape[-1]
+    view = out[y0:y1, x0:x1, :c]
+    hit = alpha > 0
+    a = alpha[hit][:, None]
+    base = view[hit]
+    view[hit] = base + a * (edit[hit] - base)

@@ -1,0 +1,102 @@
+"""Diff-merge: detection, registration, colour, and the bit-identical guarantee outside the change."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tilestitch.blenders.color import ciede2000
+from tilestitch.blenders.resample import resize_hwc
+from tilestitch.diffmerge import diff_merge
+from tilestitch.diffmerge.composite import membrane
+from tilestitch.diffmerge.detect import rgb_to_lab
+from tilestitch.diffmerge.synthetic import synthetic_edit
+from tilestitch.nodes.edits import DiffMerge
+
+from support import load_photo
+
+EDIT = (816, 1232)  # ~1 MP, the parrots scan's aspect
+
+
+@pytest.fixture(scope="module")
+def parrots():
+    return load_photo("parrots")[0].numpy()  # 2048 x 3072 film scan
+
+
+@pytest.fixture(scope="module")
+def edit(parrots):
+    return synthetic_edit(parrots, EDIT, shift=(1.5, -1.0))
+
+
+def mean_delta_e(a, b, where):
+    return float(ciede2000(torch.from_numpy(rgb_to_lab(a)[where]), torch.from_numpy(rgb_to_lab(b)[where]), dim=-1).mean())
+
+
+@pytest.mark.parametrize("blend", ["feather", "poisson"])
+def test_synthetic_edit_is_found_registered_and_merged_without_touching_anything_else(parrots, edit, blend):
+    r = diff_merge(parrots, edit.edited, blend=blend)
+    det = r.detected_full()
+    iou = (det & edit.changed).sum() / (det | edit.changed).sum()
+    assert iou >= 0.9, iou
+    # the edit's content sits 1.5 px right and 1 px up of the original's: undone (in edit pixels)
+    assert r.info["shift_edit_px"] == pytest.approx([-1.5, 1.0], abs=0.25)
+    assert r.info["regions"] == 2
+    untouched = r.mask == 0
+    assert untouched.mean() > 0.8
+    assert np.array_equal(r.image[untouched], parrots[untouched])  # bit-identical, not just close
+    assert mean_delta_e(r.image, edit.truth, edit.changed) < 1.5  # the global 1.5 % shift is not carried in
+    assert mean_delta_e(r.image, edit.truth, np.ones_like(untouched)) < 0.5
+
+
+def test_no_change_returns_the_original_itself_and_says_so(parrots):
+    small = resize_hwc(parrots, *EDIT, "area") * np.array([1.01, 1.0, 0.99], np.float32)  # only a global drift
+    r = diff_merge(parrots, small)
+    assert r.image is parrots and not r.mask.any()
+    assert "no change found" in r.info["message"]
+
+
+def test_protect_mask_keeps_a_region_original(parrots, edit):
+    protect = np.zeros(EDIT, bool)
+    protect[:, : EDIT[1] // 2] = True  # the left half holds the pasted disk
+    r = diff_merge(parrots, edit.edited, protect=protect)
+    left = slice(0, parrots.shape[1] // 2 - 8)
+    assert np.array_equal(r.image[:, left], parrots[:, left])
+    assert r.info["regions"] == 1
+
+
+def test_rgba_original_keeps_its_alpha_bit_identical(parrots, edit):
+    rgba = np.concatenate([parrots, np.random.default_rng(0).random(parrots.shape[:2] + (1,), dtype=np.float32)], -1)
+    r = diff_merge(rgba, edit.edited)
+    assert r.image.shape == rgba.shape and np.array_equal(r.image[..., 3], rgba[..., 3])
+    assert "original alpha kept as it is" in r.info["alpha_notes"]
+
+
+@pytest.mark.parametrize("edited, message", [
+    (np.zeros((700, 1232, 3), np.float32), "aspect"),
+    (np.zeros((4096, 6144, 3), np.float32), "larger than the original"),
+    (np.zeros((816, 1232, 1), np.float32), "RGB or RGBA"),
+])
+def test_bad_edits_are_refused_clearly(parrots, edited, message):
+    with pytest.raises(ValueError, match=message):
+        diff_merge(parrots, edited)
+
+
+def test_membrane_reproduces_a_harmonic_boundary():
+    yy, xx = np.mgrid[:40, :57].astype(np.float64)
+    plane = np.stack([0.3 * xx - 0.2 * yy + 1, xx * 0 + 2.0], -1)  # planes are harmonic
+    border_only = plane.copy()
+    border_only[1:-1, 1:-1] = 0
+    assert np.abs(membrane(border_only) - plane).max() < 1e-4
+
+
+def test_node_returns_full_size_image_mask_overlay_and_report(parrots, edit):
+    out = DiffMerge().merge(torch.from_numpy(parrots)[None], torch.from_numpy(edit.edited)[None], 4.0, "affine", "feather",
+                            24.0, True, 3, 0.0005)
+    image, mask, overlay, report = out
+    assert image.shape == (1, 2048, 3072, 3) and mask.shape == (1, 2048, 3072) and overlay.shape == (1, 816, 1232, 3)
+    info = json.loads(report)
+    assert info["regions"] == 2 and info["shift_px"][0] == pytest.approx(-1.5 * 3072 / 1232, abs=0.7)
+    with pytest.raises(ValueError, match="2 images for 1 originals"):
+        DiffMerge().merge(torch.from_numpy(parrots)[None], torch.from_numpy(edit.edited)[None].repeat(2, 1, 1, 1), 4.0,
+                          "affine", "feather", 24.0, True, 3, 0.0005)
