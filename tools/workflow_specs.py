@@ -38,4 +38,183 @@ UPSCALE_X4_TILED = Spec(
     )],
 )
 
-SPECS = [UPSCALE_X4_TILED]
+FLUX_KONTEXT = {
+    "name": "flux1-kontext-dev.safetensors",
+    "url": "https://huggingface.co/black-forest-labs/FLUX.1-Kontext-dev/blob/main/flux1-kontext-dev.safetensors",
+    "directory": "diffusion_models",
+}
+CLIP_L = {
+    "name": "clip_l.safetensors",
+    "url": "https://huggingface.co/comfyanonymous/flux_text_encoders/blob/main/clip_l.safetensors",
+    "directory": "text_encoders",
+}
+T5XXL = {
+    "name": "t5xxl_fp16.safetensors",
+    "url": "https://huggingface.co/comfyanonymous/flux_text_encoders/blob/main/t5xxl_fp16.safetensors",
+    "directory": "text_encoders",
+}
+FLUX_AE = {
+    "name": "ae.safetensors",
+    "url": "https://huggingface.co/black-forest-labs/FLUX.1-schnell/blob/main/ae.safetensors",
+    "directory": "vae",
+}
+
+KONTEXT_LOADERS = [
+    N(10, "UNETLoader", {"unet_name": FLUX_KONTEXT["name"], "weight_dtype": "default"}, title="FLUX.1 Kontext", pos=(0, 420), size=(320, 90), models=[FLUX_KONTEXT]),
+    N(11, "DualCLIPLoader", {"clip_name1": CLIP_L["name"], "clip_name2": T5XXL["name"], "type": "flux"}, title="Text encoders", pos=(0, 540), size=(320, 110), models=[CLIP_L, T5XXL]),
+    N(12, "VAELoader", {"vae_name": FLUX_AE["name"]}, title="FLUX VAE", pos=(0, 680), size=(320, 60), models=[FLUX_AE]),
+    N(13, "CLIPTextEncode", {"text": "make the ring rose gold, keep everything else unchanged"}, title="Edit instruction", pos=(360, 420), size=(320, 140)),
+    N(14, "FluxGuidance", {"guidance": 2.5}, title="Guidance", pos=(720, 420), size=(260, 60)),
+    N(15, "ConditioningZeroOut", title="Empty negative", pos=(720, 520), size=(260, 30)),
+]
+KONTEXT_LOADER_LINKS = [
+    (11, "CLIP", 13, "clip"),
+    (13, "CONDITIONING", 15, "conditioning"),
+]
+
+FLUX_KONTEXT_FULLRES_EDIT = Spec(
+    name="flux_kontext_fullres_edit",
+    description="Edit a 5-15k px photo with FLUX.1 Kontext at ~1 MP, then merge only what changed into the full-resolution original.",
+    nodes=[
+        N(1, "LoadImage", {"image": "example.png"}, title="Original photo (full resolution)", pos=(0, 0), size=(320, 320)),
+        N(2, "FluxKontextImageScale", title="Scale to a Kontext size (~1 MP)", pos=(360, 0), size=(280, 30)),
+        N(3, "VAEEncode", title="Encode", pos=(680, 0), size=(200, 50)),
+        N(4, "ReferenceLatent", title="Reference: the photo", pos=(720, 300), size=(240, 50)),
+        N(5, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 1.0}, title="Kontext edit", pos=(1020, 0), size=(300, 260)),
+        N(6, "VAEDecode", title="Decode the edit", pos=(1360, 0), size=(200, 50)),
+        N(7, "TileStitchDiffMerge", {"threshold": 4.0, "registration": "affine", "blend": "poisson", "feather": 24.0}, title="Merge only the change", pos=(1600, 0), size=(320, 300)),
+        N(8, "SaveImage", {"filename_prefix": "TileStitch/kontext_fullres"}, title="Save full resolution", pos=(1960, 0), size=(320, 320)),
+        N(9, "TileStitchSolarPreview", {"shape": "sine", "cycles": 8}, title="Solar check", pos=(1960, 360), size=(280, 130)),
+        N(16, "PreviewImage", title="Solar preview", pos=(2280, 360), size=(320, 320)),
+        N(17, "PreviewImage", title="What changed", pos=(1600, 360), size=(320, 320)),
+        *KONTEXT_LOADERS,
+    ],
+    links=[
+        (1, "IMAGE", 2, "image"),
+        (2, "IMAGE", 3, "pixels"),
+        (12, "VAE", 3, "vae"),
+        (14, "CONDITIONING", 4, "conditioning"),
+        (3, "LATENT", 4, "latent"),
+        (10, "MODEL", 5, "model"),
+        (4, "CONDITIONING", 5, "positive"),
+        (15, "CONDITIONING", 5, "negative"),
+        (3, "LATENT", 5, "latent_image"),
+        (5, "LATENT", 6, "samples"),
+        (12, "VAE", 6, "vae"),
+        (1, "IMAGE", 7, "original"),
+        (6, "IMAGE", 7, "edited"),
+        (7, "image", 8, "images"),
+        (7, "image", 9, "image"),
+        (9, "preview", 16, "images"),
+        (7, "overlay", 17, "images"),
+        (13, "CONDITIONING", 14, "conditioning"),
+        *KONTEXT_LOADER_LINKS,
+    ],
+    notes=[(
+        "## FLUX Kontext edit, merged into the full-resolution original\n"
+        "Models (official release names): `diffusion_models/flux1-kontext-dev.safetensors` (FLUX.1 Kontext [dev], "
+        "non-commercial licence), `text_encoders/clip_l.safetensors` and `text_encoders/t5xxl_fp16.safetensors`, "
+        "`vae/ae.safetensors`.\n\n"
+        "The photo is scaled to a Kontext resolution, edited, decoded, and **Diff Merge** brings only the regions "
+        "that really changed back into the untouched original (registration, CIEDE2000 detection, ring colour match, "
+        "Poisson edge). Every other pixel stays bit-identical. Check gradients in the solar preview.",
+        (0, 780), (640, 220),
+    )],
+)
+
+FLUX_KONTEXT_TILED_EDIT = Spec(
+    name="flux_kontext_tiled_edit",
+    description="Refine/edit a large photo with FLUX.1 Kontext at full resolution: tiled denoising in latent space, per-tile reference crops, colour correction and Poisson seams.",
+    nodes=[
+        N(1, "LoadImage", {"image": "example.png"}, title="Photo", pos=(0, 0), size=(320, 320)),
+        N(2, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context", pos=(360, 0), size=(280, 80)),
+        N(3, "VAEEncode", title="Encode (whole)", pos=(360, 140), size=(200, 50)),
+        N(4, "ReferenceLatent", title="Reference: the photo", pos=(720, 300), size=(240, 50)),
+        N(5, "TileStitchTiledDenoise", {"tile_width": 128, "tile_height": 128, "overlap": 32, "tile_batch_size": 2, "blend": "cosine", "shift": True, "reference_latents": "crop"}, title="Tiled denoise", pos=(360, 240), size=(320, 300)),
+        N(6, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 0.55}, title="Refine", pos=(1020, 0), size=(300, 260)),
+        N(7, "TileStitchLatentSplit", {"mode": "tile_size", "tile_width": 128, "tile_height": 128, "overlap": 16, "align": 2}, title="Latent tiles for decoding", pos=(1360, 0), size=(300, 260)),
+        N(8, "VAEDecode", title="Decode tiles", pos=(1700, 0), size=(200, 50)),
+        N(9, "TileStitchColorCorrect", {"method": "joint_gain", "strength": 1.0}, title="Colour correction", pos=(1940, 0), size=(300, 120)),
+        N(18, "TileStitchSeamMerge", {"method": "poisson", "seam": "centre"}, title="Poisson seams", pos=(2280, 0), size=(300, 160)),
+        N(19, "TileStitchSeamReport", title="Seam report", pos=(2280, 220), size=(300, 160)),
+        N(20, "SaveImage", {"filename_prefix": "TileStitch/kontext_tiled"}, title="Save", pos=(2620, 0), size=(320, 320)),
+        N(21, "PreviewImage", title="Seam heatmap", pos=(2620, 360), size=(320, 320)),
+        *KONTEXT_LOADERS,
+    ],
+    links=[
+        (1, "IMAGE", 2, "image"),
+        (1, "IMAGE", 3, "pixels"),
+        (12, "VAE", 3, "vae"),
+        (14, "CONDITIONING", 4, "conditioning"),
+        (3, "LATENT", 4, "latent"),
+        (10, "MODEL", 5, "model"),
+        (5, "model", 6, "model"),
+        (4, "CONDITIONING", 6, "positive"),
+        (15, "CONDITIONING", 6, "negative"),
+        (3, "LATENT", 6, "latent_image"),
+        (6, "LATENT", 7, "samples"),
+        (7, "tiles", 8, "samples"),
+        (12, "VAE", 8, "vae"),
+        (8, "IMAGE", 9, "tiles"),
+        (7, "plan", 9, "plan"),
+        (2, "context", 9, "context"),
+        (9, "tiles", 18, "tiles"),
+        (7, "plan", 18, "plan"),
+        (18, "image", 19, "image"),
+        (7, "plan", 19, "plan"),
+        (1, "IMAGE", 19, "reference"),
+        (18, "image", 20, "images"),
+        (19, "heatmap", 21, "images"),
+        (13, "CONDITIONING", 14, "conditioning"),
+        *KONTEXT_LOADER_LINKS,
+    ],
+    notes=[(
+        "## FLUX Kontext at full resolution, tile by tile\n"
+        "Same models as the full-res edit workflow. The photo's size must be a multiple of 16 px.\n\n"
+        "**Tiled Denoise** patches the model: every step denoises 128-latent-px tiles (1024 px) two at a time, each "
+        "with its own crop of the reference latent, and blends their predictions. The result is decoded tile by "
+        "tile, colour-corrected against the global context, merged with Poisson seams and checked by the seam report.",
+        (0, 780), (640, 220),
+    )],
+)
+
+UPSCALE_X4_COLOR_POISSON = Spec(
+    name="upscale_x4_color_poisson",
+    description="Upscale any photo x4 with an upscale model, tiles colour-corrected against the whole picture and joined with Poisson seams.",
+    nodes=[
+        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", pos=(0, 0), size=(320, 320)),
+        N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", pos=(0, 380), size=(320, 60), models=[REALESRGAN_X4]),
+        N(3, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context", pos=(360, 320), size=(280, 80)),
+        N(4, "TileStitchSplit", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 64, "align": 8}, title="Split into tiles", pos=(360, 0), size=(320, 300)),
+        N(5, "ImageUpscaleWithModel", title="Upscale each tile", pos=(720, 0), size=(260, 50)),
+        N(6, "TileStitchColorCorrect", {"method": "joint_gain", "strength": 1.0}, title="Colour correction", pos=(1020, 0), size=(300, 120)),
+        N(7, "TileStitchSeamMerge", {"method": "poisson", "seam": "centre"}, title="Poisson seams", pos=(1360, 0), size=(300, 160)),
+        N(8, "SaveImage", {"filename_prefix": "TileStitch/upscale_x4_poisson"}, title="Save", pos=(1700, 0), size=(320, 320)),
+        N(9, "TileStitchSeamReport", title="Seam report", pos=(1360, 220), size=(300, 160)),
+        N(10, "PreviewImage", title="Seam heatmap", pos=(1700, 360), size=(320, 320)),
+    ],
+    links=[
+        (1, "IMAGE", 3, "image"),
+        (1, "IMAGE", 4, "image"),
+        (4, "tiles", 5, "image"),
+        (2, "UPSCALE_MODEL", 5, "upscale_model"),
+        (5, "IMAGE", 6, "tiles"),
+        (4, "plan", 6, "plan"),
+        (3, "context", 6, "context"),
+        (6, "tiles", 7, "tiles"),
+        (4, "plan", 7, "plan"),
+        (7, "image", 8, "images"),
+        (7, "image", 9, "image"),
+        (4, "plan", 9, "plan"),
+        (9, "heatmap", 10, "images"),
+    ],
+    notes=[(
+        "## x4 upscale, colour-corrected, Poisson seams\n"
+        "Put an upscale model in `models/upscale_models/` (e.g. **RealESRGAN_x4plus.pth**, BSD-3-Clause). "
+        "Tiles are corrected against a 1024 px view of the whole photo (joint gain: one least-squares solve over "
+        "all overlaps), merged with Poisson seams, and the seam report lists any seam still visible.",
+        (0, 480), (480, 200),
+    )],
+)
+
+SPECS = [UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT]

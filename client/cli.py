@@ -1,0 +1,165 @@
+"""Queue a workflow on a ComfyUI server from the command line.
+
+    python -m client WORKFLOW.json [--server URL] [--image TITLE=photo.png] [--set TITLE.input=value] [--out DIR]
+
+* WORKFLOW: API format (``*.api.json``), or UI format (what the editor saves),
+  converted with the server's own ``/object_info``;
+* ``--image TITLE=PATH`` uploads PATH and puts it in that Load Image node;
+* ``--set TITLE.INPUT=VALUE`` sets any widget (VALUE is read as JSON when it
+  parses, e.g. ``--set "Upscale each tile.seed=7"``, else as a string); TITLE
+  is the node's title or its id;
+* progress is followed over the websocket (``websocket-client`` when
+  installed, else by polling) and printed to stderr;
+* every saved file is downloaded into ``--out``; their paths are printed.
+
+Exit status: 0 on success, 1 when the server refuses the prompt or the run
+fails (the server's node error is printed), 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from .api import ComfyClient, ComfyError
+
+try:
+    from ..graph.ui_format import ui_to_api
+except (ImportError, ValueError):  # run as a top-level package: python -m client from the repo root
+    from graph.ui_format import ui_to_api
+
+
+def find_node(prompt: Dict[str, Any], ref: str) -> str:
+    """The id of the node titled ``ref`` (or with id ``ref``); errors list the titles there are."""
+    if ref in prompt:
+        return ref
+    hits = [k for k, v in prompt.items() if (v.get("_meta") or {}).get("title") == ref]
+    if len(hits) == 1:
+        return hits[0]
+    titles = sorted({(v.get("_meta") or {}).get("title", "") for v in prompt.values()} - {""})
+    if not hits:
+        raise ValueError(f"no node titled {ref!r}; titles: {', '.join(titles)}")
+    raise ValueError(f"{len(hits)} nodes are titled {ref!r} (ids {', '.join(hits)}); use an id")
+
+
+def parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def apply_settings(prompt: Dict[str, Any], settings: List[str]) -> None:
+    for item in settings:
+        target, sep, value = item.partition("=")
+        ref, dot, name = target.rpartition(".")
+        if not sep or not dot:
+            raise ValueError(f"--set wants TITLE.INPUT=VALUE, got {item!r}")
+        node = prompt[find_node(prompt, ref)]
+        if name not in node["inputs"]:
+            raise ValueError(f"node {ref!r} ({node['class_type']}) has no input {name!r}; inputs: {', '.join(node['inputs'])}")
+        if isinstance(node["inputs"][name], list):
+            raise ValueError(f"{ref}.{name} is a link, not a widget")
+        node["inputs"][name] = parse_value(value)
+
+
+def load_prompt(client: ComfyClient, path: Path) -> Dict[str, Any]:
+    data = json.loads(path.read_text())
+    if isinstance(data, dict) and "nodes" in data and "links" in data:
+        return ui_to_api(data, client.object_info())
+    if isinstance(data, dict) and "prompt" in data and isinstance(data["prompt"], dict):
+        return data["prompt"]
+    return data
+
+
+class Progress:
+    """Follows the run over ComfyUI's websocket and prints one line per change."""
+
+    def __init__(self, client: ComfyClient, prompt: Dict[str, Any], stream=sys.stderr):
+        self.client, self.prompt, self.stream = client, prompt, stream
+        self.ws = None
+        try:
+            import websocket  # websocket-client
+
+            url = client.base_url.replace("http", "ws", 1) + f"/ws?clientId={client.client_id}"
+            self.ws = websocket.create_connection(url, timeout=1.0)
+        except Exception:  # no module or no websocket: fall back to polling quietly
+            self.ws = None
+
+    def _name(self, node_id) -> str:
+        node = self.prompt.get(str(node_id), {})
+        return (node.get("_meta") or {}).get("title") or node.get("class_type", str(node_id))
+
+    def poll(self) -> None:
+        if self.ws is None:
+            return
+        try:
+            while True:
+                raw = self.ws.recv()
+                if not isinstance(raw, str):
+                    continue
+                msg = json.loads(raw)
+                kind, data = msg.get("type"), msg.get("data", {})
+                if kind == "executing" and data.get("node") is not None:
+                    print(f"running {self._name(data['node'])}", file=self.stream)
+                elif kind == "progress":
+                    print(f"  {self._name(data.get('node'))}: {data.get('value')}/{data.get('max')}", file=self.stream)
+                elif kind == "progress_text":
+                    print(f"  {data.get('text', '')}", file=self.stream)
+        except Exception:
+            return  # timeout: nothing more for now
+
+    def close(self) -> None:
+        if self.ws is not None:
+            self.ws.close()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("workflow", type=Path, help="workflow JSON (API or UI format)")
+    ap.add_argument("--server", default="http://127.0.0.1:8188", help="ComfyUI's address (default %(default)s)")
+    ap.add_argument("--image", action="append", default=[], metavar="TITLE=PATH", help="upload PATH into that Load Image node")
+    ap.add_argument("--set", action="append", default=[], metavar="TITLE.INPUT=VALUE", help="set a widget value")
+    ap.add_argument("--out", type=Path, default=Path("."), help="folder for the downloaded outputs (default: here)")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the run (default %(default)s)")
+    args = ap.parse_args(argv)
+    client = ComfyClient(args.server)
+    try:
+        prompt = load_prompt(client, args.workflow)
+        for item in args.image:
+            ref, sep, path = item.partition("=")
+            if not sep:
+                raise ValueError(f"--image wants TITLE=PATH, got {item!r}")
+            node = prompt[find_node(prompt, ref)]
+            if "image" not in node["inputs"]:
+                raise ValueError(f"node {ref!r} ({node['class_type']}) has no image input")
+            node["inputs"]["image"] = client.upload_image(Path(path).read_bytes(), Path(path).name)
+        apply_settings(prompt, args.set)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ComfyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    progress = Progress(client, prompt)
+    try:
+        start = time.monotonic()
+        prompt_id = client.queue(prompt)
+        print(f"queued {prompt_id}", file=sys.stderr)
+        entry = client.wait(prompt_id, timeout=args.timeout, poll=0.2, on_poll=progress.poll)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for f in client.output_files(entry):
+            dst = args.out / f.filename
+            dst.write_bytes(client.download(f))
+            print(dst)
+        print(f"done in {time.monotonic() - start:.1f} s", file=sys.stderr)
+        return 0
+    except ComfyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        progress.close()
