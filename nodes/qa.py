@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from ..blenders.resample import resize_image
 from ..blenders.seam_report import DEFAULT_DELTA_E, DEFAULT_Z, report_json, seam_heatmap, seam_report
 from ..blenders.solar import SHAPES, solarize
@@ -106,8 +108,6 @@ class SeamReport:
             maps.append(seam_heatmap(image[i], plan, rep))
             if progress:
                 progress(i + 1, image.shape[0])
-        import torch
-
         heatmap = torch.stack(maps)
         summary = "\n".join(r["summary"] for r in reports)
         visible = sum(r["visible_count"] for r in reports)
