@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -144,7 +145,7 @@ def build(spec: Spec, info: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, A
             "properties": {}, "widgets_values": [text], "color": "#432", "bgcolor": "#653",
         })
     ui = {
-        "id": f"tilestitch-{spec.name}", "revision": 0,
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://github.com/tilestitch/workflows/{spec.name}")), "revision": 0,
         "last_node_id": next_id + len(spec.notes) - 1, "last_link_id": len(links),
         "nodes": nodes_ui, "links": links, "groups": [], "config": {},
         "extra": {"ds": {"scale": 0.8, "offset": [0, 0]}, "tilestitch": {"description": spec.description}},

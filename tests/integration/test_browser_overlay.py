@@ -101,3 +101,22 @@ def test_split_node_draws_the_planned_tile_grid_and_follows_its_widgets(comfy, b
     assert drawn == [expected2, expected2]
     if os.environ.get("TILESTITCH_SCREENSHOT"):  # for a look at the overlay
         browser.save_screenshot(os.environ["TILESTITCH_SCREENSHOT"])
+
+
+def test_every_shipped_workflow_loads_in_the_front_end_without_a_schema_alert(comfy, browser):
+    import json
+
+    from support import ROOT
+
+    server, _ = comfy
+    browser.get(server.url)
+    wait_for(browser, "return !!(window.app && app.graph && window.TileStitch)", what="the front end")
+    for path in sorted((ROOT / "workflows").glob("*.json")):
+        if path.name.endswith(".api.json"):
+            continue
+        browser.execute_script("return app.loadGraphData(arguments[0])", json.loads(path.read_text()))
+        time.sleep(0.5)
+        text = browser.execute_script("return document.body.innerText")
+        assert "Invalid workflow" not in text, f"{path.name}: {text[text.find('Invalid workflow'):][:200]}"
+        count = browser.execute_script("return app.graph._nodes.length")
+        assert count == len(json.loads(path.read_text())["nodes"]), path.name
