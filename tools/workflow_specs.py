@@ -184,7 +184,7 @@ UPSCALE_X4_COLOR_POISSON = Spec(
     nodes=[
         N(1, "LoadImage", {"image": "example.png"}, title="Original photo", pos=(0, 0), size=(320, 320)),
         N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", pos=(0, 380), size=(320, 60), models=[REALESRGAN_X4]),
-        N(3, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context", pos=(360, 320), size=(280, 80)),
+        N(3, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context", pos=(360, 520), size=(280, 80)),
         N(4, "TileStitchSplit", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 64, "align": 8}, title="Split into tiles", pos=(360, 0), size=(320, 300)),
         N(5, "ImageUpscaleWithModel", title="Upscale each tile", pos=(720, 0), size=(260, 50)),
         N(6, "TileStitchColorCorrect", {"method": "joint_gain", "strength": 1.0}, title="Colour correction", pos=(1020, 0), size=(300, 120)),
