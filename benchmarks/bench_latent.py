@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from common import peak_rss_bytes, reset_peak_rss, run_isolated, table
+from common import peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, table
 
 from tilestitch.tiling.denoise import latent_plan, tiled_predict
 
@@ -83,8 +83,6 @@ def child(side: int, tile: int, overlap: int, batch: int) -> None:
     predict, x = setup(side)
     predict(torch.randn(1, 16, 8, 8))  # warm up the kernels outside the measurement
     reset_peak_rss()
-    from common import rss_bytes
-
     base = rss_bytes()
     step(predict, x, tile, overlap, batch)
     print(json.dumps({"peak_above_start": peak_rss_bytes() - base}))

@@ -43,11 +43,10 @@ def _detail(grey: np.ndarray) -> np.ndarray:
     return grey - cv2.GaussianBlur(grey, (0, 0), 8.0)
 
 
-def phase_shift(reference: np.ndarray, moving: np.ndarray):
-    """``(dx, dy, response)`` with ``reference(x + d) ~ moving(x)`` (sub-pixel phase correlation)."""
+def phase_shift(a: np.ndarray, b: np.ndarray):
+    """``(dx, dy, response)`` with ``a(x + d) ~ b(x)`` for band-passed grey images (sub-pixel phase correlation)."""
     import cv2
 
-    a, b = _detail(_grey(reference)), _detail(_grey(moving))
     window = cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F)
     (dx, dy), response = cv2.phaseCorrelate(b, a, window)
     return float(dx), float(dy), float(response)
@@ -68,7 +67,8 @@ def register(reference: np.ndarray, moving: np.ndarray, method: str = "affine", 
     if method not in ("translation", "affine"):
         raise ValueError(f"registration must be none, translation or affine, got {method!r}")
     h, w = reference.shape[:2]
-    dx, dy, response = phase_shift(reference, moving)
+    a, b = _detail(_grey(reference)), _detail(_grey(moving))
+    dx, dy, response = phase_shift(a, b)
     if abs(dx) > max_shift * w or abs(dy) > max_shift * h:
         return Alignment(IDENTITY.copy(), "none (shift estimate out of range)", response)
     m = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]])
@@ -77,7 +77,6 @@ def register(reference: np.ndarray, moving: np.ndarray, method: str = "affine", 
         return best
     import cv2
 
-    a, b = _detail(_grey(reference)), _detail(_grey(moving))
     side = max(h, w)
     f = min(1.0, 768.0 / side)
     if f < 1.0:

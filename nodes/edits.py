@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import torch
 
+from ..blenders.resample import resize_mask
 from ..diffmerge import diff_merge
 from ..diffmerge.detect import DetectOptions
 from ..diffmerge.pipeline import BLENDS
@@ -14,16 +14,12 @@ from .common import CATEGORY, check_finite, check_image, check_mask, progress_ho
 
 
 def _mask_at(mask, index: int, height: int, width: int, name: str):
-    """One mask of a MASK batch as bool ``[height, width]`` (resized to the edit's size)."""
+    """One mask of a MASK batch as bool ``[height, width]`` (area-resized to the edit's size)."""
     if mask is None:
         return None
-    import cv2
-
     m = check_mask(mask, name)
-    m = m[min(index, m.shape[0] - 1)].float().cpu().numpy()
-    if m.shape != (height, width):
-        m = cv2.resize(m, (width, height), interpolation=cv2.INTER_AREA)
-    return m > 0.5
+    i = min(index, m.shape[0] - 1)
+    return resize_mask(m[i : i + 1].float().cpu(), height, width, "area")[0].numpy() > 0.5
 
 
 class DiffMerge:
