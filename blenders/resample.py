@@ -62,3 +62,20 @@ def resize_mask(mask: torch.Tensor, height: int, width: int, method: str = "bili
     if mask.shape[1:3] == (height, width):
         return mask
     return resize_image(mask.unsqueeze(-1), height, width, method)[..., 0]
+
+
+def bilinear_rows(low: torch.Tensor, height: int, width: int, y0: int, y1: int) -> torch.Tensor:
+    """Rows ``[y0, y1)`` of ``low`` ``[B, h, w]`` resized bilinearly to ``height x width``.
+
+    Pixel centres are aligned (``align_corners=False``, edges clamped), so the
+    strips put together equal ``F.interpolate(..., mode="bilinear")`` of the
+    whole map, without ever holding it: ``[B, y1 - y0, width]`` float32 out.
+    """
+    b, h, w = low.shape
+    low = low.float()
+    ys = ((torch.arange(y0, y1, dtype=torch.float64) + 0.5) * (h / height) - 0.5).clamp(min=0.0)
+    i0 = ys.floor().long().clamp(max=h - 1)
+    i1 = (i0 + 1).clamp(max=h - 1)
+    fy = (ys - i0.double()).float().view(1, -1, 1)
+    rows = torch.lerp(low[:, i0], low[:, i1], fy)  # [B, n, w]
+    return torch.nn.functional.interpolate(rows.unsqueeze(1), size=(y1 - y0, width), mode="bilinear", align_corners=False)[:, 0]

@@ -1,5 +1,8 @@
-"""Image files in and out, without quantising (pure: numpy / OpenCV, no ComfyUI)."""
+"""Image files in and out at full bit depth, with their colour profile and metadata (pure: no ComfyUI)."""
 
-from .io import read_image, to_image_tensor
+from .io import (OUTPUT_FORMATS, READ_EXTENSIONS, from_float, read_image, read_image_meta, to_float, to_image_tensor,
+                 write_image)
+from .meta import ImageMeta
 
-__all__ = ["read_image", "to_image_tensor"]
+__all__ = ["ImageMeta", "OUTPUT_FORMATS", "READ_EXTENSIONS", "from_float", "read_image", "read_image_meta", "to_float",
+           "to_image_tensor", "write_image"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 
 from ..blenders import BLENDERS, blend
-from ..tiling import IMAGE, MASK, PLAN_MODES, TilePlan, extract_tiles, plan_tiles
+from ..tiling import IMAGE, MASK, PLAN_MODES, TilePlan, extract_tiles, plan_by_tile_size, plan_tiles
+from ..tiling.object_grid import mask_grid_report, plan_around_mask
 from .common import CATEGORY, TILE_PLAN, check_finite, check_image, check_mask, fit_mask, progress_hook, zeros_mask
 
 BLEND_TOOLTIP = (
@@ -84,12 +85,70 @@ class TileSplit:
         b, h, w, _ = image.shape
         plan = _plan_for((h, w), b, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
                          rows=rows, cols=cols, max_megapixels=max_megapixels, align=align)
-        tiles = extract_tiles(image, plan, IMAGE, progress=progress_hook(plan.count))
-        if mask is None:
-            mask_tiles = zeros_mask(b * plan.count, plan.tile_height, plan.tile_width)
-        else:
-            mask_tiles = extract_tiles(fit_mask(mask, b, h, w, "mask"), plan, MASK)
-        return (tiles, plan, mask_tiles)
+        return cut_tiles(image, plan, mask)
+
+
+def cut_tiles(image, plan: TilePlan, mask=None):
+    """The split every split node shares: image (+ mask) -> (tiles, plan, mask tiles)."""
+    b, h, w, _ = image.shape
+    tiles = extract_tiles(image, plan, IMAGE, progress=progress_hook(plan.count))
+    if mask is None:
+        mask_tiles = zeros_mask(b * plan.count, plan.tile_height, plan.tile_width)
+    else:
+        mask_tiles = extract_tiles(fit_mask(mask, b, h, w, "mask"), plan, MASK)
+    return (tiles, plan, mask_tiles)
+
+
+class TileSplitAroundMask:
+    """IMAGE + MASK -> tiles placed so masked objects sit whole in one tile and seams avoid the mask."""
+
+    DESCRIPTION = (
+        "Like Tile Split (tile_size mode), but the grid is placed around a mask (from any segmentation node): "
+        "each masked object that fits in a tile lies wholly inside one tile, and the blend bands between tiles "
+        "run over as little of the mask as possible (overlaps may grow up to half a tile for that)."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "split"
+    RETURN_TYPES = ("IMAGE", TILE_PLAN, "MASK", "STRING")
+    RETURN_NAMES = ("tiles", "plan", "mask_tiles", "report")
+    OUTPUT_TOOLTIPS = TileSplit.OUTPUT_TOOLTIPS + (
+        "Objects kept whole and mask pixels under blend bands, for this grid and for the even grid.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        widgets = plan_inputs()
+        return {
+            "required": {
+                "image": ("IMAGE", {"tooltip": "The full-resolution image(s) to cut into tiles."}),
+                "mask": ("MASK", {"tooltip": (
+                    "What to keep away from seams (products, faces, jewellery). Any size: resized to the image. "
+                    "With a batch, the union of the masks places the one grid.")}),
+                "tile_width": widgets["tile_width"],
+                "tile_height": widgets["tile_height"],
+                "overlap": (widgets["overlap"][0], {**widgets["overlap"][1], "tooltip": (
+                    "Smallest overlap between neighbouring tiles (px); overlaps grow up to half a tile where "
+                    "that moves a blend band off the mask.")}),
+                "align": widgets["align"],
+                "threshold": ("FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": (
+                    "Mask values above this make up the objects kept whole.")}),
+                "extra_tiles": ("INT", {"default": 2, "min": 0, "max": 8, "tooltip": (
+                    "How many tiles beyond the fewest (per row and column) may be used to avoid the mask.")}),
+            },
+        }
+
+    def split(self, image, mask, tile_width, tile_height, overlap, align, threshold, extra_tiles):
+        image = check_image(image, "image")
+        check_finite(image, "image")
+        b, h, w, _ = image.shape
+        full = fit_mask(mask, b, h, w, "mask")
+        union = full.amax(dim=0)
+        plan = plan_around_mask(union, tile_height, tile_width, overlap, align, batch=b,
+                                threshold=threshold, extra_tiles=extra_tiles)
+        even = plan_by_tile_size(h, w, tile_height, tile_width, overlap, align, batch=b)
+        report = f"{plan.describe()}\nobject-aware: {mask_grid_report(plan, union, threshold)}\n" \
+                 f"even grid ({even.count} tiles): {mask_grid_report(even, union, threshold)}"
+        return (*cut_tiles(image, plan, full), report)
 
 
 class TileSplitList(TileSplit):
@@ -220,6 +279,7 @@ class TilePlanInfo:
 NODE_CLASS_MAPPINGS = {
     "TileStitchSplit": TileSplit,
     "TileStitchSplitList": TileSplitList,
+    "TileStitchSplitAroundMask": TileSplitAroundMask,
     "TileStitchMerge": TileMerge,
     "TileStitchMergeList": TileMergeList,
     "TileStitchPlanInfo": TilePlanInfo,
@@ -227,6 +287,7 @@ NODE_CLASS_MAPPINGS = {
 NODE_DISPLAY_NAME_MAPPINGS = {
     "TileStitchSplit": "Tile Split",
     "TileStitchSplitList": "Tile Split (list)",
+    "TileStitchSplitAroundMask": "Tile Split (around mask)",
     "TileStitchMerge": "Tile Merge",
     "TileStitchMergeList": "Tile Merge (list)",
     "TileStitchPlanInfo": "Tile Plan Info",

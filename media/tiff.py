@@ -1,0 +1,86 @@
+"""TIFF at 8/16-bit integer or 16/32-bit float, with ICC profile, XMP and text tags kept (tifffile)."""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import numpy as np
+
+from .meta import ImageMeta
+
+TAG_ICC = 34675
+TAG_XMP = 700
+TEXT_TAGS = {"ImageDescription": "description", "Software": "software", "Artist": "artist",
+             "Copyright": "copyright", "DateTime": "datetime", "DocumentName": "document_name"}
+
+
+def read_tiff(path: str) -> Tuple[np.ndarray, ImageMeta]:
+    """First page as ``[H, W, C]`` (uint8, uint16, float16 or float32) and its metadata."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tf:
+        page = tf.pages[0]
+        pixels = page.asarray()
+        axes = page.axes
+        tags = page.tags
+        text: Dict[str, str] = {}
+        for tag, key in TEXT_TAGS.items():
+            if tag in tags and isinstance(tags[tag].value, str) and tags[tag].value:
+                text[key] = tags[tag].value
+        icc = bytes(tags[TAG_ICC].value) if TAG_ICC in tags else None
+        xmp = bytes(tags[TAG_XMP].value) if TAG_XMP in tags else None
+        dpi = None
+        if "XResolution" in tags and "YResolution" in tags:
+            (xn, xd), (yn, yd) = tags["XResolution"].value, tags["YResolution"].value
+            unit = int(tags["ResolutionUnit"].value) if "ResolutionUnit" in tags else 2
+            per_inch = {2: 1.0, 3: 2.54}.get(unit)
+            if per_inch and xd and yd:
+                dpi = (xn / xd * per_inch, yn / yd * per_inch)
+    pixels = _to_yxs(pixels, axes)
+    if pixels.dtype.kind not in "uf":
+        raise ValueError(f"{path}: TIFF samples of type {pixels.dtype} are not supported (8/16-bit integer or float)")
+    if pixels.dtype == np.float64:
+        pixels = pixels.astype(np.float32)
+    kind = "float" if pixels.dtype.kind == "f" else "uint"
+    return pixels, ImageMeta("tiff", pixels.dtype.itemsize * 8, kind, icc, None, xmp, text, dpi)
+
+
+def _to_yxs(a: np.ndarray, axes: str) -> np.ndarray:
+    """Reorder tifffile's axes (``YX``, ``YXS``, ``SYX``, with a leading page/sample axis squeezed) to ``[H, W, C]``."""
+    axes = axes.upper()
+    while a.ndim > len(axes.replace("Q", "")) or (a.ndim > 3 and a.shape[0] == 1):
+        a, axes = a[0], axes[1:]
+    if axes.endswith("YX") and a.ndim == 3:  # planar (separate) samples
+        return np.ascontiguousarray(np.moveaxis(a, 0, -1))
+    if a.ndim == 2:
+        return a[:, :, None]
+    return a
+
+
+def write_tiff(path: str, pixels: np.ndarray, meta: ImageMeta, compression: str = "zlib") -> None:
+    """Write ``[H, W, C]`` uint8/uint16/float16/float32 pixels with ``meta``'s profile and tags."""
+    import tifffile
+
+    if pixels.dtype not in (np.uint8, np.uint16, np.float16, np.float32):
+        raise ValueError(f"TIFF output takes uint8, uint16, float16 or float32 samples, got {pixels.dtype}")
+    c = pixels.shape[2]
+    photometric = "rgb" if c >= 3 else "minisblack"
+    extrasamples = ["unassalpha"] if c in (2, 4) else None
+    extratags = []
+    if meta.icc_profile:
+        extratags.append((TAG_ICC, "B", len(meta.icc_profile), meta.icc_profile, True))
+    if meta.xmp:
+        extratags.append((TAG_XMP, "B", len(meta.xmp), meta.xmp, True))
+    kwargs = dict(photometric=photometric, compression=None if compression == "none" else compression,
+                  metadata=None, extratags=extratags, extrasamples=extrasamples,
+                  description=meta.text.get("description"), software=meta.text.get("software"))
+    if meta.dpi:
+        kwargs.update(resolution=(float(meta.dpi[0]), float(meta.dpi[1])), resolutionunit="INCH")
+    data = pixels[:, :, 0] if c == 1 else pixels
+    if pixels.dtype.kind == "u" and compression != "none":
+        try:  # horizontal differencing: 16-bit photos compress much better
+            tifffile.imwrite(path, data, predictor=True, **kwargs)
+            return
+        except KeyError:  # the predictor needs imagecodecs here
+            pass
+    tifffile.imwrite(path, data, **kwargs)

@@ -1,0 +1,181 @@
+"""Load and save photos at full bit depth (16-bit PNG / TIFF, float TIFF) with their ICC profile and metadata.
+
+ComfyUI's own Load Image goes through 8 bits; these nodes give the IMAGE
+exactly ``code / 65535`` and write it back bit-identically. The metadata
+travels as ``IMAGE_META`` from the loader to the saver (connect them), and the
+saver adds ComfyUI's prompt and workflow to PNG text like Save Image does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import torch
+
+from ..media import OUTPUT_FORMATS, READ_EXTENSIONS, ImageMeta, read_image_meta, write_image
+from .common import CATEGORY, check_finite, check_image, progress_hook
+
+IMAGE_META = "IMAGE_META"
+
+
+def _input_files():
+    try:
+        import folder_paths
+    except ImportError:
+        return []
+    root = folder_paths.get_input_directory()
+    names = []
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if os.path.splitext(f)[1].lower() in READ_EXTENSIONS:
+                names.append(os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/"))
+    return sorted(names)
+
+
+def _resolve(name: str) -> str:
+    try:
+        import folder_paths
+    except ImportError:
+        return name
+    return folder_paths.get_annotated_filepath(name)
+
+
+class LoadImage16:
+    """A 16-bit / float / 8-bit file -> IMAGE (exact values), MASK (from alpha), IMAGE_META."""
+
+    DESCRIPTION = (
+        "Load a PNG (8/16-bit), TIFF (8/16-bit integer, 16/32-bit float) or JPEG/WebP without an 8-bit round "
+        "trip. The ICC profile, EXIF, XMP, DPI and text come out as IMAGE_META for Save Image (16-bit)."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "load"
+    RETURN_TYPES = ("IMAGE", "MASK", IMAGE_META, "STRING")
+    RETURN_NAMES = ("image", "mask", "meta", "info")
+    OUTPUT_TOOLTIPS = (
+        "RGB, float32, exactly code / (2^bits - 1); float TIFF values as stored (they may exceed 0..1).",
+        "1 - alpha where the file has alpha (ComfyUI's convention), else an empty 64 x 64 mask.",
+        "Colour profile and metadata: connect to Save Image (16-bit) to keep them.",
+        "Format, bit depth, profile and metadata found, in words.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"image": (_input_files(), {"image_upload": True, "tooltip": (
+            "A file in ComfyUI's input folder (or upload one): .png, .tif/.tiff, .jpg, .webp.")})}}
+
+    def load(self, image):
+        path = _resolve(image)
+        pixels, meta = read_image_meta(path)
+        c = pixels.shape[2]
+        colour = pixels[:, :, :3] if c >= 3 else np.repeat(pixels[:, :, :1], 3, axis=2)
+        img = torch.from_numpy(np.ascontiguousarray(colour)).unsqueeze(0)
+        if c in (2, 4):
+            mask = 1.0 - torch.from_numpy(np.ascontiguousarray(pixels[:, :, -1])).unsqueeze(0)
+        else:
+            mask = torch.zeros((1, 64, 64), dtype=torch.float32)
+        h, w = pixels.shape[:2]
+        return (img, mask, meta, f"{os.path.basename(path)}: {w} x {h} px, {c} channels; {meta.describe()}")
+
+    @classmethod
+    def IS_CHANGED(cls, image):
+        digest = hashlib.sha256()
+        with open(_resolve(image), "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, image):
+        try:
+            import folder_paths
+        except ImportError:
+            return True
+        if not folder_paths.exists_annotated_filepath(image):
+            return f"Invalid image file: {image}"
+        return True
+
+
+class SaveImage16:
+    """IMAGE -> 16-bit PNG / 16-bit TIFF / float TIFF files in the output folder, with the source's profile."""
+
+    DESCRIPTION = (
+        "Save images without quantising to 8 bits: PNG 16-bit, TIFF 16-bit, TIFF float 32/16 (values outside "
+        "0..1 kept), or 8-bit. Connect the loader's meta to keep the ICC profile, EXIF, XMP, DPI and text."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "save"
+    OUTPUT_NODE = True
+    RETURN_TYPES = ("STRING",)
+    RETURN_NAMES = ("paths",)
+    OUTPUT_TOOLTIPS = ("The files written, one per line (relative to the output folder).",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "images": ("IMAGE", {"tooltip": "The images to save (any size; float, never quantised before writing)."}),
+                "filename_prefix": ("STRING", {"default": "TileStitch/photo", "tooltip": (
+                    "File name prefix; may contain a subfolder and ComfyUI's %date:...% style patterns.")}),
+                "format": (list(OUTPUT_FORMATS), {"default": "png16", "tooltip": "; ".join(
+                    f"{k}: {v[1]}" for k, v in OUTPUT_FORMATS.items())}),
+                "compression": ("INT", {"default": 4, "min": 0, "max": 9, "tooltip": (
+                    "Lossless compression effort: PNG zlib level 0-9; TIFF: 0 = none, otherwise zlib.")}),
+            },
+            "optional": {
+                "meta": (IMAGE_META, {"tooltip": "Metadata from Load Image (16-bit): ICC profile, EXIF, XMP, DPI, text."}),
+            },
+            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
+        }
+
+    def save(self, images, filename_prefix, format, compression, meta=None, prompt=None, extra_pnginfo=None):
+        import folder_paths
+
+        images = check_image(images, "images")
+        check_finite(images, "images")
+        if meta is not None and not isinstance(meta, ImageMeta):
+            raise ValueError(f"meta must be IMAGE_META from Load Image (16-bit), got {type(meta).__name__}")
+        meta = meta or ImageMeta()
+        if format.startswith("png") and not _metadata_disabled():
+            extra = {}
+            if prompt is not None:
+                extra["prompt"] = json.dumps(prompt)
+            for k, v in (extra_pnginfo or {}).items():
+                extra[k] = json.dumps(v)
+            meta = meta.with_text(**extra)
+        out_dir = folder_paths.get_output_directory()
+        b, h, w, _ = images.shape
+        full_dir, name, counter, subfolder, _ = folder_paths.get_save_image_path(filename_prefix, out_dir, w, h)
+        ext = OUTPUT_FORMATS[format][0]
+        kind = "images" if format.startswith("png") else "files"
+        results, paths = [], []
+        progress = progress_hook(b)
+        for i in range(b):
+            file = f"{name}_{counter:05}_{ext}"
+            write_image(os.path.join(full_dir, file), images[i].detach().cpu().float().numpy(), meta, format, compression)
+            results.append({"filename": file, "subfolder": subfolder, "type": "output"})
+            paths.append(os.path.join(subfolder, file).replace(os.sep, "/"))
+            counter += 1
+            if progress:
+                progress(i + 1, b)
+        return {"ui": {kind: results}, "result": ("\n".join(paths),)}
+
+
+def _metadata_disabled() -> bool:
+    try:
+        from comfy.cli_args import args
+    except ImportError:
+        return False
+    return bool(getattr(args, "disable_metadata", False))
+
+
+NODE_CLASS_MAPPINGS = {
+    "TileStitchLoadImage16": LoadImage16,
+    "TileStitchSaveImage16": SaveImage16,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "TileStitchLoadImage16": "Load Image (16-bit)",
+    "TileStitchSaveImage16": "Save Image (16-bit)",
+}
