@@ -16,6 +16,7 @@ whose predicted peak stays under the free memory less a safety margin.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import os
@@ -46,21 +47,26 @@ class MemoryModel:
 
 
 def fit_memory_model(samples: Sequence[MemorySample]) -> MemoryModel:
-    """Least-squares line through the samples, then raised so that it lies on or above every sample.
+    """A line that lies on or above every sample and does not fall below them when extrapolated.
 
-    One sample gives a line through the origin. Raises ValueError with no samples.
+    The slope is the larger of the least-squares slope and the largest
+    sample's bytes per pixel (which includes its share of the fixed cost, so
+    it is never below the true slope when that cost is positive); the
+    intercept is then raised until no sample lies above the line. Noise on a
+    small probe (a stray MiB) thus raises the intercept instead of flattening
+    the slope, and predictions for tiles larger than the probes err on the
+    safe side. Raises ValueError with no samples.
     """
     if not samples:
         raise ValueError("no memory samples to fit")
     xs = [s.pixels * s.batch for s in samples]
     ys = [float(s.peak_bytes) for s in samples]
-    if len(set(xs)) < 2:
-        slope = max(y / x for x, y in zip(xs, ys))
-        return MemoryModel(0.0, slope)
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-    slope = max(slope, 0.0)
-    fixed = max(0.0, max(y - slope * x for x, y in zip(xs, ys)))  # the line under no sample
+    largest = max(range(len(xs)), key=lambda i: xs[i])
+    slope = ys[largest] / xs[largest]
+    if len(set(xs)) >= 2:
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        slope = max(slope, sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs))
+    fixed = max(0.0, max(y - slope * x for x, y in zip(xs, ys)))
     return MemoryModel(fixed, slope)
 
 
@@ -175,16 +181,42 @@ def cpu_peak_supported() -> Tuple[bool, str]:
     return True, ""
 
 
+_mapped_depth = 0
+
+
+@contextlib.contextmanager
+def mapped_allocations():
+    """While inside, glibc maps every allocation of 64 KiB or more on its own and unmaps it on free.
+
+    Freed blocks then cannot be reused unseen, so the kernel's peak-RSS counter
+    sees every allocation (without this, a probe after another can appear to
+    take no memory). On leaving, the thresholds go to glibc's dynamic maxima
+    (32 MiB mapped, 64 MiB trim), close to where a long-running process settles
+    anyway. Re-entrant; a no-op without glibc.
+    """
+    global _mapped_depth
+    libc = _glibc()
+    if libc is not None and _mapped_depth == 0:
+        libc.mallopt(_M_MMAP_THRESHOLD, 64 * 1024)
+        libc.mallopt(_M_TRIM_THRESHOLD, 0)
+    _mapped_depth += 1
+    try:
+        yield
+    finally:
+        _mapped_depth -= 1
+        if libc is not None and _mapped_depth == 0:
+            libc.mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)
+            libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024 * 1024)
+
+
 def measure_peak_bytes(fn: Callable[[], object], device: torch.device) -> int:
     """Memory ``fn()`` takes at its peak on ``device``, above what was in use before.
 
     CUDA: the caching allocator's peak statistics. CPU: the kernel's peak-RSS
-    counter, reset before the call; glibc is asked to map every allocation of
-    64 KiB or more on its own and give it back on free, so freed blocks are
-    not reused unseen (without this, a second probe can appear to take no
-    memory); afterwards the thresholds are set to glibc's dynamic maxima
-    (32 MiB mapped, 64 MiB trim), close to where a long-running process
-    settles anyway. Raises RuntimeError when the CPU counter is not available.
+    counter, reset before the call, with ``mapped_allocations`` in force and
+    the heap's free pages handed back first (``malloc_trim``), so that blocks
+    freed by earlier work show up again when ``fn`` reuses them.
+    Raises RuntimeError when the CPU counter is not available.
     """
     device = torch.device(device)
     if device.type == "cuda":
@@ -198,30 +230,32 @@ def measure_peak_bytes(fn: Callable[[], object], device: torch.device) -> int:
     if not ok:
         raise RuntimeError(f"cannot measure CPU memory: {why}")
     libc = _glibc()
-    if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, 64 * 1024)
-        libc.mallopt(_M_TRIM_THRESHOLD, 0)
-    try:
+    with mapped_allocations():
+        if libc is not None:
+            libc.malloc_trim(0)  # free heap pages leave RSS: reusing them shows again
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
         before = _rss()
         fn()
         return max(0, _hwm() - before)
-    finally:
-        if libc is not None:
-            libc.mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)
-            libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024 * 1024)
 
 
-def calibrate(run: Callable[[int, int], object], device: torch.device, sides: Sequence[int] = (64, 128, 192), batch: int = 1) -> Tuple[MemoryModel, Tuple[MemorySample, ...]]:
+def calibrate(run: Callable[[int, int], object], device: torch.device, sides: Sequence[int] = (128, 192, 256),
+              batch: int = 1, repeats: int = 2) -> Tuple[MemoryModel, Tuple[MemorySample, ...]]:
     """Measure ``run(side, batch)`` (a model call on a ``batch x side x side`` tile) at a few sides and fit.
 
     The smallest side runs once unmeasured first (one-off allocations: kernels,
-    weight repacking, thread pools).
+    weight repacking, thread pools); each side is then measured ``repeats``
+    times and the largest peak kept (CPU peaks vary by a MiB or two with
+    thread scheduling, which matters on small probes).
     """
     sides = sorted(set(int(s) for s in sides))
     if not sides or sides[0] < 1:
         raise ValueError(f"probe sides must be positive, got {sides}")
-    run(sides[0], 1)
-    samples = tuple(MemorySample(s * s, batch, measure_peak_bytes(lambda s=s: run(s, batch), device)) for s in sides)
+    with mapped_allocations():  # from the warm-up on, so nothing it frees is reused unseen
+        run(sides[0], 1)
+        samples = tuple(
+            MemorySample(s * s, batch, max(measure_peak_bytes(lambda s=s: run(s, batch), device) for _ in range(max(1, repeats))))
+            for s in sides
+        )
     return fit_memory_model(samples), samples
