@@ -46,3 +46,10 @@ def weights_path(rel: str):
     if SHARED is None or not (SHARED / "data" / "weights" / rel).is_file():
         pytest.skip(f"weights {rel} not found under shared/data/weights (set TILESTITCH_SHARED)")
     return SHARED / "data" / "weights" / rel
+
+
+def srgb_icc_profile() -> bytes:
+    """A real ICC profile (sRGB, built by Pillow's LittleCMS), for metadata round trips."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

@@ -6,9 +6,9 @@ import pytest
 from tilestitch.media import ImageMeta, read_image, read_image_meta, write_image
 from tilestitch.media.png import chunks
 
-from support import photo_path
+from support import photo_path, srgb_icc_profile
 
-ICC = b"\x00\x00\x02\x0cfake-icc-profile" + bytes(range(256)) * 4
+ICC = srgb_icc_profile()
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description dc:title="ring"/></x:xmpmeta>'
 
 
