@@ -241,13 +241,14 @@ def measure_peak_bytes(fn: Callable[[], object], device: torch.device) -> int:
 
 
 def calibrate(run: Callable[[int, int], object], device: torch.device, sides: Sequence[int] = (128, 192, 256),
-              batch: int = 1, repeats: int = 2) -> Tuple[MemoryModel, Tuple[MemorySample, ...]]:
+              batch: int = 1, repeats: int = 3) -> Tuple[MemoryModel, Tuple[MemorySample, ...]]:
     """Measure ``run(side, batch)`` (a model call on a ``batch x side x side`` tile) at a few sides and fit.
 
     The smallest side runs once unmeasured first (one-off allocations: kernels,
     weight repacking, thread pools); each side is then measured ``repeats``
-    times and the largest peak kept (CPU peaks vary by a MiB or two with
-    thread scheduling, which matters on small probes).
+    times and the largest peak kept: in a long-running process a CPU probe
+    can still land on pages the heap kept resident and count short, and
+    an estimate that errs must err high.
     """
     sides = sorted(set(int(s) for s in sides))
     if not sides or sides[0] < 1:

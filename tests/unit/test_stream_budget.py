@@ -1,7 +1,5 @@
 """Streaming split -> process -> merge, and the memory model behind the tile-size choice."""
 
-import math
-
 import pytest
 import torch
 
@@ -81,22 +79,51 @@ def test_choose_tile_takes_the_largest_aligned_tile_then_the_batch():
         choose_tile(m, free_bytes=2_000_000_000, reserved_bytes=1_500_000_000)
 
 
-def test_cpu_probe_predicts_a_larger_tile_safely_and_within_twice():
-    """Never below the measured peak; in a fresh process within 10 %, after other tests the CPU heap adds noise."""
+PROBE_SCRIPT = """
+import sys, json, torch
+sys.path.insert(0, sys.argv[1])
+from import_pack import import_pack
+import_pack()
+from tilestitch.tiling.budget import calibrate, measure_peak_bytes
+torch.manual_seed(0)
+net = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(32, 32, 3, padding=1),
+                          torch.nn.ReLU(), torch.nn.Conv2d(32, 12, 3, padding=1), torch.nn.PixelShuffle(2))
+def run(side, batch):
+    with torch.inference_mode():
+        net(torch.rand(batch, 3, side, side))
+model, samples = calibrate(run, "cpu", (128, 192, 256))
+measured = min(measure_peak_bytes(lambda: run(512, 1), "cpu") for _ in range(3))
+print(json.dumps({"predicted": model.predict(512 * 512), "measured": measured, "bpp": model.bytes_per_pixel}))
+"""
+
+
+def test_cpu_probe_predicts_a_larger_tile_safely():
+    """In a fresh process (as in a benchmark) within 25 % above the measured peak, never below it.
+
+    In a long-running process (ComfyUI, or after other tests) the CPU heap
+    adds noise to small probes; that noise only raises the prediction.
+    """
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
     ok, why = cpu_peak_supported()
     if not ok:
         pytest.skip(why)
+    tools = str(Path(__file__).resolve().parents[2] / "tools")
+    out = subprocess.run([sys.executable, "-c", PROBE_SCRIPT, tools], capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["bpp"] > 32 * 4  # at least one 32-channel float map per pixel
+    assert 0.97 * r["measured"] <= r["predicted"] <= 1.25 * r["measured"], r
+    # and in this (long-running) process: never below
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(32, 32, 3, padding=1),
-                              torch.nn.ReLU(), torch.nn.Conv2d(32, 12, 3, padding=1), torch.nn.PixelShuffle(2))
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.Conv2d(16, 3, 3, padding=1))
 
     def run(side, batch):
         with torch.inference_mode():
             net(torch.rand(batch, 3, side, side))
 
-    model, samples = calibrate(run, "cpu", (128, 192, 256))
-    assert len(samples) == 3 and model.bytes_per_pixel > 32 * 4  # at least one activation map per pixel
-    measured = max(measure_peak_bytes(lambda: run(512, 1), "cpu") for _ in range(2))
-    predicted = model.predict(512 * 512)
-    assert 0.97 * measured <= predicted <= 2.0 * measured, (predicted, measured)
-    assert math.isfinite(predicted)
+    model, _ = calibrate(run, "cpu", (128, 192, 256))
+    measured = measure_peak_bytes(lambda: run(512, 1), "cpu")
+    assert model.predict(512 * 512) >= 0.97 * measured
