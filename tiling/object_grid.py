@@ -5,18 +5,19 @@ a column axis is a full-height strip (and vice versa), so both goals separate
 per axis and are solved exactly on each by dynamic programming over the tile
 starts:
 
-1. *containment*: an object (a connected component of the mask) whose extent
-   on the axis fits in a tile should lie wholly inside one tile's box, so the
-   model sees it whole. With starts ``s_0 < s_1 < ...`` an object ``[a, b)``
-   first reached by tile ``k`` (``s_k <= a < s_(k+1)``) is inside some tile iff
-   ``b <= s_k + tile``: later tiles start after ``a``, earlier ones end before
-   ``s_k + tile``. The cost of a step ``s_k -> s_(k+1)`` therefore counts the
-   objects it strands.
-2. *seams off the mask*: a blend band is the overlap ``[s_(k+1), s_k + tile)``;
-   its cost is the mask mass projected onto the axis inside it.
+1. *objects whole*: an object (a connected component of the mask) should lie
+   between two blend bands, in one tile's weight-1 interior, so that one
+   model call draws it and no neighbour's (cut) version is blended in. A
+   blend band is the overlap ``[s_(k+1), s_k + tile)``; a step crosses an
+   object ``[a, b)`` when the band meets it. Objects too long for an
+   interior but not for a tile should at least lie inside one tile's box: an
+   object first reached by tile ``k`` (``s_k <= a < s_(k+1)``) is inside some
+   tile iff ``b <= s_k + tile`` (later tiles start after ``a``, earlier ones
+   end before ``s_k + tile``), so a step counts the objects it strands.
+2. *seams off the mask*: the mask mass projected onto the axis inside each band.
 
-The DP minimises ``stranded * (total mass + 1) + mass in bands`` (so
-containment comes first), with a tie-break towards the requested overlap.
+The DP minimises ``(crossed + stranded) * (total mass + 1) + mass in bands``
+(objects come first), with a tie-break towards the requested overlap.
 Starts stay multiples of ``align`` (the last is flush with the far edge, as in
 ``plan_axis``); overlaps lie between ``overlap`` and ``tile / 2`` (never three
 tiles on one pixel). One or two more tiles than the fewest are tried and
@@ -46,7 +47,7 @@ class AxisCost:
 
 
 def _step_costs(tile: int, positions: np.ndarray, index_of: np.ndarray, profile_cumsum: np.ndarray,
-                extents: Sequence[Tuple[int, int]], gaps: np.ndarray, big: float) -> Tuple[np.ndarray, np.ndarray]:
+                extents: Sequence[Tuple[int, int]], gaps: np.ndarray, big: float, min_overlap: int) -> Tuple[np.ndarray, np.ndarray]:
     """Cost of every step ``positions[j] - gaps[d] -> positions[j]``.
 
     Returns ``(cost, prev_index)``, both ``[len(gaps), len(positions)]``;
@@ -59,11 +60,13 @@ def _step_costs(tile: int, positions: np.ndarray, index_of: np.ndarray, profile_
     q = np.where(valid, prev, 0)
     p = np.broadcast_to(positions[None, :], q.shape)
     mass = profile_cumsum[np.clip(q + tile, 0, len(profile_cumsum) - 1)] - profile_cumsum[p]  # band [p, q + tile)
-    stranded = np.zeros(q.shape)
+    misplaced = np.zeros(q.shape)
     for a, b in extents:
-        if b - a <= tile:  # objects that cannot fit anywhere only count by their mass
-            stranded += (q <= a) & (a < p) & (b > q + tile)
-    cost = stranded * big + mass + _TIE * (tile - gaps[:, None])
+        if b - a <= tile:  # stranded: no tile holds it whole (objects larger than a tile count by mass only)
+            misplaced += (q <= a) & (a < p) & (b > q + tile)
+        if b - a <= tile - 2 * min_overlap:  # could sit between two bands, but this band crosses it
+            misplaced += (a < q + tile) & (b > p)
+    cost = misplaced * big + mass + _TIE * (tile - gaps[:, None])
     cost[~valid] = np.inf
     return cost, prev_index
 
@@ -85,7 +88,7 @@ def _solve_axis(length: int, tile: int, count: int, overlap: int, align: int,
     m = len(positions)
     index_of = np.full(span + 1, -1, dtype=np.int64)
     index_of[positions] = np.arange(m)
-    steps, prev_index = _step_costs(tile, positions, index_of, cumsum, extents, gaps, big)
+    steps, prev_index = _step_costs(tile, positions, index_of, cumsum, extents, gaps, big, overlap)
     best = np.full(m, np.inf)
     best[0] = 0.0  # the first tile starts at 0
     cols = np.arange(m)
@@ -191,10 +194,15 @@ def mask_grid_report(plan: TilePlan, mask, threshold: float = 0.5) -> str:
         1 for x, y, w, h in fits
         if any(t.x <= x and x + w <= t.x + t.width and t.y <= y and y + h <= t.y + t.height for t in plan)
     )
+    bands = [[(s, e) for s, e in zip(plan.axis(d).starts[1:], plan.axis(d).ends[:-1])] for d in (0, 1)]
+    clear = sum(
+        1 for x, y, w, h in boxes
+        if not any(lo < y + h and y < hi for lo, hi in bands[0]) and not any(lo < x + w and x < hi for lo, hi in bands[1])
+    )
     in_bands = 0.0
     for dim in (0, 1):
         in_bands += axis_cost(plan.axis(dim), m.sum(axis=1 - dim, dtype=np.float64), []).band_mass
     total = float(m.sum(dtype=np.float64))
     share = in_bands / total if total > 0 else 0.0
-    return (f"{whole} of {len(fits)} objects that fit a tile lie wholly inside one; "
-            f"mask under blend bands {share:.1%} of its mass ({len(boxes) - len(fits)} objects larger than a tile)")
+    return (f"{clear} of {len(boxes)} objects clear of every blend band, {whole} of {len(fits)} that fit a tile inside one; "
+            f"mask under blend bands {share:.1%} of its mass")

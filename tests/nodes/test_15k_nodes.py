@@ -81,7 +81,7 @@ def test_split_around_mask_node_keeps_the_object_whole_and_merges_back():
     mask = torch.zeros(1, 300, 450)  # half size: resized to the image
     mask[:, 130:170, 205:245] = 1.0  # a 80 px object at the even grid's seam
     tiles, plan, mask_tiles, report = TileSplitAroundMask().split(img, mask, 256, 256, 32, 8, 0.5, 2)
-    assert "1 of 1 objects that fit a tile lie wholly inside one" in report.splitlines()[1]
+    assert "1 of 1 objects clear of every blend band, 1 of 1 that fit a tile inside one" in report.splitlines()[1]
     merged, merged_mask = TileMerge().merge(tiles, plan, "cosine", mask_tiles)
     assert (merged - img).abs().max() < 1e-6 and merged_mask.shape == (1, 600, 900)
 
