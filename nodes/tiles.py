@@ -100,19 +100,20 @@ def cut_tiles(image, plan: TilePlan, mask=None):
 
 
 class TileSplitAroundMask:
-    """IMAGE + MASK -> tiles placed so masked objects sit whole in one tile and seams avoid the mask."""
+    """IMAGE + MASK -> tiles placed so masked objects sit clear of blend bands, whole in one tile."""
 
     DESCRIPTION = (
         "Like Tile Split (tile_size mode), but the grid is placed around a mask (from any segmentation node): "
-        "each masked object that fits in a tile lies wholly inside one tile, and the blend bands between tiles "
-        "run over as little of the mask as possible (overlaps may grow up to half a tile for that)."
+        "first no blend band crosses a masked object that fits between two bands (one tile draws it, nothing is "
+        "blended into it), then every object that fits a tile lies inside one, then the bands cross as little "
+        "mask as possible. Overlaps may grow up to half a tile and one or two more tiles may be used for that."
     )
     CATEGORY = CATEGORY
     FUNCTION = "split"
     RETURN_TYPES = ("IMAGE", TILE_PLAN, "MASK", "STRING")
     RETURN_NAMES = ("tiles", "plan", "mask_tiles", "report")
     OUTPUT_TOOLTIPS = TileSplit.OUTPUT_TOOLTIPS + (
-        "Objects kept whole and mask pixels under blend bands, for this grid and for the even grid.",
+        "Objects clear of every band, objects inside one tile, and mask under blend bands, for this grid and the even grid.",
     )
 
     @classmethod
