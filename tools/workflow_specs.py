@@ -217,4 +217,33 @@ UPSCALE_X4_COLOR_POISSON = Spec(
     )],
 )
 
-SPECS = [UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT]
+UPSCALE_16BIT_STREAMING = Spec(
+    name="upscale_16bit_streaming",
+    description="Upscale or restore a very large 16-bit photo tile batch by tile batch, keeping 16 bits, its ICC profile and metadata.",
+    nodes=[
+        N(1, "TileStitchLoadImage16", {"image": "example.tif"}, title="Original photo (16-bit)", pos=(0, 0), size=(320, 360)),
+        N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", pos=(0, 420), size=(320, 60), models=[REALESRGAN_X4]),
+        N(3, "TileStitchTiledUpscaleStream", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 32,
+                                              "align": 8, "batch_size": 4, "blend": "cosine", "output_dtype": "float32"},
+          title="Tiled upscale (streaming)", pos=(360, 0), size=(320, 380)),
+        N(4, "TileStitchSaveImage16", {"filename_prefix": "TileStitch/upscale16", "format": "tiff16", "compression": 4},
+          title="Save (16-bit TIFF)", pos=(720, 0), size=(320, 160)),
+    ],
+    links=[
+        (1, "image", 3, "image"),
+        (2, "UPSCALE_MODEL", 3, "upscale_model"),
+        (3, "image", 4, "images"),
+        (1, "meta", 4, "meta"),
+    ],
+    notes=[(
+        "## 16-bit streaming upscale\n"
+        "For 10 000+ px originals: the source, the result and one batch of tiles are all that is held in memory.\n"
+        "1. Put an upscale model in `models/upscale_models/` (e.g. **RealESRGAN_x4plus.pth**, or a x1 restoration model).\n"
+        "2. Load a 16-bit TIFF/PNG; its ICC profile and metadata go to the saver through `meta`.\n\n"
+        "To size tiles for your GPU, add **Tile Size From Memory** (same model) and connect its `tile_size` to "
+        "tile_width / tile_height and `batch_size` to batch_size.",
+        (360, 440), (480, 220),
+    )],
+)
+
+SPECS = [UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT]
