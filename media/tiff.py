@@ -12,6 +12,7 @@ TAG_ICC = 34675
 TAG_XMP = 700
 TEXT_TAGS = {"ImageDescription": "description", "Software": "software", "Artist": "artist",
              "Copyright": "copyright", "DateTime": "datetime", "DocumentName": "document_name"}
+ASCII_TAG_CODES = {"artist": 315, "copyright": 33432, "datetime": 306, "document_name": 269}  # written as extra tags
 
 
 def read_tiff(path: str) -> Tuple[np.ndarray, ImageMeta]:
@@ -71,9 +72,12 @@ def write_tiff(path: str, pixels: np.ndarray, meta: ImageMeta, compression: str 
         extratags.append((TAG_ICC, "B", len(meta.icc_profile), meta.icc_profile, True))
     if meta.xmp:
         extratags.append((TAG_XMP, "B", len(meta.xmp), meta.xmp, True))
+    for key, code in ASCII_TAG_CODES.items():
+        if meta.text.get(key):
+            extratags.append((code, "s", 0, meta.text[key], True))
     kwargs = dict(photometric=photometric, compression=None if compression == "none" else compression,
                   metadata=None, extratags=extratags, extrasamples=extrasamples,
-                  description=meta.text.get("description"), software=meta.text.get("software"))
+                  description=meta.text.get("description"), software=meta.text.get("software") or "")
     if meta.dpi:
         kwargs.update(resolution=(float(meta.dpi[0]), float(meta.dpi[1])), resolutionunit="INCH")
     data = pixels[:, :, 0] if c == 1 else pixels

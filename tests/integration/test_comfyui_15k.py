@@ -82,3 +82,29 @@ def test_tile_size_from_memory_drives_the_streaming_upscale(comfy, tmp_path):
     psnr = 10 * np.log10(1.0 / max(mse, 1e-12))
     print(f"streamed x4 (128 px tiles) vs untiled: {psnr:.1f} dB")
     assert psnr > 40.0  # a visible seam or a misplaced tile costs far more
+
+
+def test_client_runs_the_shipped_16_bit_streaming_workflow(comfy, tmp_path):
+    """workflows/upscale_16bit_streaming.json (UI format) through `python -m client`: 16 bits and the profile survive."""
+    import sys
+
+    from support import ROOT
+
+    server, _ = comfy
+    photo = load_photo("kodim23")[0].numpy()[:96, :128]
+    icc = srgb_icc_profile()
+    src = tmp_path / "crop16.tif"
+    write_image(str(src), photo, ImageMeta(icc_profile=icc, text={"artist": "TileStitch test"}), "tiff16")
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "client", str(ROOT / "workflows" / "upscale_16bit_streaming.json"),
+                          "--server", server.url, "--image", f"Original photo (16-bit)={src}",
+                          "--set", "Upscale model.model_name=realesr-animevideov3.pth",
+                          "--set", "Tiled upscale (streaming).tile_width=64", "--set", "Tiled upscale (streaming).tile_height=64",
+                          "--set", "Tiled upscale (streaming).device=cpu", "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr + server.log_tail()
+    (saved,) = [line for line in res.stdout.splitlines() if line.endswith(".tif")]
+    result, meta = read_image_meta(saved)
+    assert result.shape == (384, 512, 3) and meta.bit_depth == 16 and meta.icc_profile == icc
+    assert meta.text.get("artist") == "TileStitch test"
+    assert len(np.unique(result[..., 1])) > 256  # more levels than 8 bits hold

@@ -34,6 +34,9 @@ def test_16_bit_round_trip_is_bit_exact(tmp_path, fmt, channels):
     assert len(np.unique(back)) == 65536  # no 8-bit quantisation anywhere
     assert meta.bit_depth == 16 and meta.icc_profile == ICC and meta.xmp == XMP
     assert meta.dpi == pytest.approx((300.0, 300.0), abs=0.01)
+    if fmt == "tiff16":
+        write_image(path, values.astype(np.float32), META.with_text(artist="A. Jeweller", copyright="(c) 2026"), fmt)
+        assert read_image_meta(path)[1].text == {"artist": "A. Jeweller", "copyright": "(c) 2026"}
 
 
 def test_png_keeps_text_exif_and_colour_chunks_and_writes_valid_crcs(tmp_path):
