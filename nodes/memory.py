@@ -127,8 +127,8 @@ class TileSizeFromMemory:
                 "align": ("INT", {"default": 8, "min": 1, "max": 512, "tooltip": "Tile sides are multiples of this."}),
                 "max_batch": ("INT", {"default": 16, "min": 1, "max": 256, "tooltip": "Upper bound on tiles per model call."}),
                 "probe_size": ("INT", {"default": 128, "min": 16, "max": 1024, "step": 8, "tooltip": (
-                    "Side of the middle probe tile; probes run at 1/2, 1 and 3/2 of it. Larger probes fit the "
-                    "line better and take longer.")}),
+                    "Side of the smallest probe tile; probes run at 1, 3/2 and 2 times it. Larger probes fit the "
+                    "line better (less noise on the CPU) and take longer.")}),
             },
             "optional": {
                 "image": ("IMAGE", {"tooltip": "The image to be tiled: caps the batch at its tile count (overlap below)."}),
@@ -144,7 +144,7 @@ class TileSizeFromMemory:
         reserved = 0
         if dev.type != "cpu" and next(upscale_model.model.parameters()).device != dev:
             reserved = _module_bytes(upscale_model.model)  # the weights will join the tiles on the device
-        sides = sorted({max(align, int(probe_size * f) // align * align) for f in (0.5, 1.0, 1.5)})
+        sides = sorted({max(align, int(probe_size * f) // align * align) for f in (1.0, 1.5, 2.0)})
         with runner:
             model, samples = calibrate(runner.probe, dev, sides)
             free = _free_bytes(dev)
