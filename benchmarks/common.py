@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -16,6 +15,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from import_pack import import_pack, shared_dir  # noqa: E402,F401
 
 import_pack()
+from tilestitch.tiling import budget  # noqa: E402  (the one place that reads /proc for memory)
 
 
 def best_of(fn, repeat: int = 3) -> float:
@@ -30,29 +30,23 @@ def best_of(fn, repeat: int = 3) -> float:
 
 
 def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return budget.rss_bytes()
 
 
 def reset_peak_rss() -> None:
     """Restart the peak-RSS count at the current RSS (Linux: it survives fork and exec otherwise)."""
     try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
+        budget.reset_peak_rss()
     except OSError:
         pass
 
 
 def peak_rss_bytes() -> int:
-    """Peak RSS since start or since ``reset_peak_rss`` (VmHWM)."""
+    """Peak RSS since start or since ``reset_peak_rss`` (VmHWM; ``ru_maxrss`` where there is none)."""
     try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
+        return budget.peak_rss_bytes()
     except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run_isolated(script: str, *args: str) -> dict:

@@ -107,7 +107,7 @@ def _read_other(path: str) -> Tuple[np.ndarray, ImageMeta]:
     import cv2
     from PIL import Image
 
-    from .png import _rgb_from_cv2
+    from .png import rgb_from_cv2
 
     raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if raw is None:
@@ -120,7 +120,7 @@ def _read_other(path: str) -> Tuple[np.ndarray, ImageMeta]:
         meta = ImageMeta((im.format or "").lower(), 8 * raw.dtype.itemsize, "float" if raw.dtype.kind == "f" else "uint",
                          info.get("icc_profile"), exif.tobytes() if len(exif) else None,
                          xmp if isinstance(xmp, bytes) else None, {}, dpi)
-    return _rgb_from_cv2(raw), meta
+    return rgb_from_cv2(raw), meta
 
 
 __all__ = ["ImageMeta", "OUTPUT_FORMATS", "READ_EXTENSIONS", "from_float", "read_image", "read_image_meta", "to_float",

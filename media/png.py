@@ -118,7 +118,7 @@ def read_png(path: str) -> Tuple[np.ndarray, ImageMeta]:
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None:
         raise ValueError(f"{path}: OpenCV could not decode this PNG")
-    return _rgb_from_cv2(pixels), meta
+    return rgb_from_cv2(pixels), meta
 
 
 def write_png(path: str, pixels: np.ndarray, meta: ImageMeta, compression: int = 4) -> None:
@@ -127,7 +127,7 @@ def write_png(path: str, pixels: np.ndarray, meta: ImageMeta, compression: int =
 
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"PNG holds 8- or 16-bit integers, got {pixels.dtype}")
-    ok, encoded = cv2.imencode(".png", _cv2_from_rgb(pixels), [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
+    ok, encoded = cv2.imencode(".png", cv2_from_rgb(pixels), [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
     if not ok:
         raise ValueError("OpenCV could not encode the PNG")
     data = encoded.tobytes()
@@ -139,7 +139,8 @@ def write_png(path: str, pixels: np.ndarray, meta: ImageMeta, compression: int =
         f.write(data[ihdr_end:])
 
 
-def _rgb_from_cv2(a: np.ndarray) -> np.ndarray:
+def rgb_from_cv2(a: np.ndarray) -> np.ndarray:
+    """OpenCV's grey / BGR / BGRA ``[H, W(, C)]`` -> ``[H, W, C]`` grey / RGB / RGBA."""
     if a.ndim == 2:
         return a[:, :, None]
     if a.shape[2] == 3:
@@ -149,7 +150,8 @@ def _rgb_from_cv2(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _cv2_from_rgb(a: np.ndarray) -> np.ndarray:
+def cv2_from_rgb(a: np.ndarray) -> np.ndarray:
+    """``[H, W, C]`` grey / grey+alpha / RGB / RGBA -> what OpenCV's PNG encoder takes."""
     if a.ndim == 3 and a.shape[2] == 1:
         return a[:, :, 0]
     if a.ndim == 3 and a.shape[2] == 2:  # grey + alpha: OpenCV has no such PNG mode, write RGBA

@@ -157,12 +157,14 @@ def _glibc():
         return None
 
 
-def _rss() -> int:
+def rss_bytes() -> int:
+    """This process's resident set size now (Linux ``/proc``)."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _hwm() -> int:
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size (``VmHWM``) since start or the last ``reset_peak_rss``."""
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
@@ -170,12 +172,17 @@ def _hwm() -> int:
     raise OSError("no VmHWM in /proc/self/status")
 
 
+def reset_peak_rss() -> None:
+    """Restart the peak-RSS count at the current RSS (raises OSError where the kernel does not allow it)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
 def cpu_peak_supported() -> Tuple[bool, str]:
     """Whether this process can measure its own peak RSS (Linux, writable ``clear_refs``)."""
     try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        _hwm()
+        reset_peak_rss()
+        peak_rss_bytes()
     except OSError as e:
         return False, f"cannot reset the peak RSS counter ({e})"
     return True, ""
@@ -233,11 +240,10 @@ def measure_peak_bytes(fn: Callable[[], object], device: torch.device) -> int:
     with mapped_allocations():
         if libc is not None:
             libc.malloc_trim(0)  # free heap pages leave RSS: reusing them shows again
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        before = _rss()
+        reset_peak_rss()
+        before = rss_bytes()
         fn()
-        return max(0, _hwm() - before)
+        return max(0, peak_rss_bytes() - before)
 
 
 def calibrate(run: Callable[[int, int], object], device: torch.device, sides: Sequence[int] = (128, 192, 256),

@@ -84,16 +84,24 @@ def fit_plan_to_tiles(plan: TilePlan, tiles: torch.Tensor, layout: Layout, what:
         per = f"{plan.count} tiles x batch {plan.batch}" if plan.batch > 1 else f"{plan.count} tiles"
         raise ValueError(f"got {n} {what} but the tile plan has {per} = {plan.batch * plan.count}")
     th, tw = layout.size(tiles)
-    if (th, tw) == (plan.tile_height, plan.tile_width):
-        return plan
-    sy, sx = plan.scale_for_tiles(th, tw)
     try:
-        return plan.scaled(sy, sx)
+        return plan.for_tile_size(th, tw)
     except ValueError as e:
+        sy, sx = plan.scale_for_tiles(th, tw)
         raise ValueError(
             f"{what} are {tw} x {th} px for a plan of {plan.tile_width} x {plan.tile_height} px tiles "
             f"(scale {float(sx):g} x {float(sy):g}): {e}"
         ) from None
+
+
+def row_weight_tensor(w: np.ndarray, dtype: torch.dtype, device=None) -> torch.Tensor:
+    """1-D weights along y as a ``[n, 1]`` column that broadcasts over a row view."""
+    return torch.tensor(w, dtype=dtype, device=device).view(-1, 1)
+
+
+def column_weight_tensor(w: np.ndarray, repeat: int, dtype: torch.dtype, device=None) -> torch.Tensor:
+    """1-D weights along x repeated ``repeat`` times each (channels-last row view: ``[n * repeat]``)."""
+    return torch.tensor(np.repeat(w, repeat), dtype=dtype, device=device)
 
 
 class _CellWriter:
@@ -112,14 +120,10 @@ class _CellWriter:
         return self.layout.rows(self.tiles[:, index])
 
     def wx(self, w: Optional[np.ndarray]) -> Optional[torch.Tensor]:
-        if w is None:
-            return None
-        return torch.tensor(np.repeat(w, self.k), dtype=self.dtype, device=self.device)
+        return None if w is None else column_weight_tensor(w, self.k, self.dtype, self.device)
 
     def wy(self, w: Optional[np.ndarray]) -> Optional[torch.Tensor]:
-        if w is None:
-            return None
-        return torch.tensor(w, dtype=self.dtype, device=self.device).view(-1, 1)
+        return None if w is None else row_weight_tensor(w, self.dtype, self.device)
 
 
 def compose(

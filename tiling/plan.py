@@ -169,6 +169,15 @@ class TilePlan:
         """Scale factors implied by processed tiles of ``tile_height x tile_width``."""
         return Fraction(tile_height, self.tile_height), Fraction(tile_width, self.tile_width)
 
+    def for_tile_size(self, tile_height: int, tile_width: int) -> "TilePlan":
+        """This plan in the coordinates of tiles that came back ``tile_height x tile_width`` (itself if unchanged).
+
+        Raises ValueError (from ``scaled``) when the implied scale does not map every box onto whole pixels.
+        """
+        if (tile_height, tile_width) == (self.tile_height, self.tile_width):
+            return self
+        return self.scaled(*self.scale_for_tiles(tile_height, tile_width))
+
     def with_batch(self, batch: int) -> "TilePlan":
         return TilePlan(self.rows_axis, self.cols_axis, self.overlap, self.align, batch)
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Optional, Sequence
 
-import numpy as np
 import torch
 
+from .compose import column_weight_tensor, row_weight_tensor
 from .layout import IMAGE
 from .plan import Tile, TilePlan
 from .windows import DEFAULT_GAUSSIAN_SIGMA, axis_weights
@@ -88,11 +88,11 @@ def stream_tiles(
                 got = tuple(result.shape) if isinstance(result, torch.Tensor) else type(result).__name__
                 raise ValueError(f"the model returned {got} for a batch of {len(chunk)} tiles; expected [{len(chunk)}, H, W, C]")
             if out is None:
-                out_plan = _scaled_plan(plan, result)
+                out_plan = _scaled_plan(plan, *IMAGE.size(result))
                 dtype = out_dtype or result.dtype
                 out = torch.zeros((plan.batch, out_plan.height, out_plan.width, result.shape[-1]), dtype=dtype, device=images.device)
-                wy = _weights(axis_weights(out_plan.rows_axis, window, sigma, margin), dtype)
-                wx = _weights(axis_weights(out_plan.cols_axis, window, sigma, margin), dtype, repeat=result.shape[-1])
+                wy = [row_weight_tensor(w, dtype) for w in axis_weights(out_plan.rows_axis, window, sigma, margin)]
+                wx = [column_weight_tensor(w, result.shape[-1], dtype) for w in axis_weights(out_plan.cols_axis, window, sigma, margin)]
             elif tuple(result.shape[1:]) != (out_plan.tile_height, out_plan.tile_width, out.shape[-1]):
                 raise ValueError(f"the model returned tiles of {tuple(result.shape[1:])}, earlier ones were "
                                  f"{(out_plan.tile_height, out_plan.tile_width, out.shape[-1])}")
@@ -108,19 +108,8 @@ def stream_tiles(
     return out
 
 
-def _scaled_plan(plan: TilePlan, result: torch.Tensor) -> TilePlan:
-    th, tw = IMAGE.size(result)
-    if (th, tw) == (plan.tile_height, plan.tile_width):
-        return plan
-    sy, sx = plan.scale_for_tiles(th, tw)
+def _scaled_plan(plan: TilePlan, th: int, tw: int) -> TilePlan:
     try:
-        return plan.scaled(sy, sx)
+        return plan.for_tile_size(th, tw)
     except ValueError as e:
         raise ValueError(f"the model turned {plan.tile_width} x {plan.tile_height} px tiles into {tw} x {th} px: {e}") from None
-
-
-def _weights(per_tile: Sequence[np.ndarray], dtype: torch.dtype, repeat: int = 0):
-    """Axis weights as tensors: ``[n, 1]`` columns for rows, or rows repeated per channel for x."""
-    if repeat:
-        return [torch.tensor(np.repeat(w, repeat), dtype=dtype) for w in per_tile]
-    return [torch.tensor(w, dtype=dtype).view(-1, 1) for w in per_tile]
