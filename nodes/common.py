@@ -12,6 +12,19 @@ import torch
 
 CATEGORY = "TileStitch"
 TILE_PLAN = "TILE_PLAN"
+DEVICES = ("auto", "cpu")
+DEVICE_TOOLTIP = "auto: ComfyUI's compute device (the GPU when there is one). cpu: run on the CPU."
+
+
+def compute_device(choice: str = "auto") -> torch.device:
+    """``cpu``, or ComfyUI's compute device for ``auto`` (CUDA when available outside ComfyUI)."""
+    if choice == "cpu":
+        return torch.device("cpu")
+    try:
+        import comfy.model_management as mm
+    except ImportError:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return mm.get_torch_device()
 
 
 def progress_hook(total: int) -> Optional[Callable[[int, int], None]]:

@@ -15,22 +15,8 @@ import torch
 from ..tiling import plan_by_tile_size
 from ..tiling.budget import calibrate, choose_tile
 from ..tiling.stream import STREAM_WINDOWS, stream_tiles
-from .common import CATEGORY, TILE_PLAN, check_finite, check_image, progress_hook
+from .common import CATEGORY, DEVICE_TOOLTIP, DEVICES, TILE_PLAN, check_finite, check_image, compute_device, progress_hook
 from .tiles import _plan_for, plan_inputs
-
-DEVICES = ("auto", "cpu")
-DEVICE_TOOLTIP = "auto: ComfyUI's compute device (the GPU when there is one). cpu: run on the CPU."
-
-
-def _device(choice: str) -> torch.device:
-    if choice == "cpu":
-        return torch.device("cpu")
-    try:
-        import comfy.model_management as mm
-    except ImportError:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return mm.get_torch_device()
-
 
 def _free_bytes(device: torch.device) -> int:
     try:
@@ -137,7 +123,7 @@ class TileSizeFromMemory:
         }
 
     def choose(self, upscale_model, device, safety_margin, max_tile, min_tile, align, max_batch, probe_size, image=None, overlap=64):
-        dev = _device(device)
+        dev = compute_device(device)
         runner = UpscaleModelRunner(upscale_model, dev)
         align = _lcm(align, runner.multiple_of)
         min_tile = max(min_tile, runner.minimum)
@@ -200,7 +186,7 @@ class TiledUpscaleStream:
                 batch_size, blend, output_dtype, device):
         image = check_image(image, "image")
         check_finite(image, "image")
-        runner = UpscaleModelRunner(upscale_model, _device(device))
+        runner = UpscaleModelRunner(upscale_model, compute_device(device))
         b, h, w, _ = image.shape
         plan = _plan_for((h, w), b, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
                          rows=rows, cols=cols, max_megapixels=max_megapixels, align=_lcm(align, runner.multiple_of))
