@@ -4,7 +4,8 @@ Both checks return a list of human-readable problems (empty when fine):
 unknown node classes, missing required inputs, links between mismatched
 types or to missing slots, widget values of the wrong type, out of range or
 not among a combo's options. Combos that list files (model files, input
-images), whose options depend on the installation, accept any file name.
+images) and model folders, whose options depend on the installation, accept any
+file or folder name.
 """
 
 from __future__ import annotations
@@ -30,12 +31,21 @@ def is_file_combo(name: str, options: list) -> bool:
     return not options or name.endswith("_name") or name in ("image", "video", "audio", "file")
 
 
+def is_folder_combo(name: str) -> bool:
+    """A combo listing model folders of the installation (diffusers-format folders)."""
+    return name.endswith("_folder") or name == "model_path"
+
+
 def check_value(where: str, typ, opts: Mapping[str, Any], value, name: str = "") -> List[str]:
     """Problems with one widget value of input ``name``."""
     options = combo_options(typ, opts)
     if options is not None:
         if value in options:
             return []
+        if is_folder_combo(name):
+            if isinstance(value, str) and value.strip() and ".." not in value.split("/"):
+                return []
+            return [f"{where}: expected a folder name, got {value!r}"]
         if is_file_combo(name, options):
             if isinstance(value, str) and "." in value.rsplit("/", 1)[-1]:
                 return []

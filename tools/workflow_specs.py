@@ -246,4 +246,57 @@ UPSCALE_16BIT_STREAMING = Spec(
     )],
 )
 
-SPECS = [UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT]
+SANA_FOLDER = "Sana_1600M_1024px_BF16_diffusers"
+
+SANA_TILED_REFINE = Spec(
+    name="sana_tiled_refine",
+    description="Upscale a photo x2 and re-draw fine detail with SANA (diffusers) tile by tile, keeping the original's colours.",
+    nodes=[
+        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", pos=(0, 0), size=(320, 320)),
+        N(2, "ImageScaleBy", {"upscale_method": "lanczos", "scale_by": 2.0}, title="Upscale x2 (Lanczos)", pos=(360, 0), size=(280, 90)),
+        N(3, "TileStitchSanaLoader", {"model_folder": SANA_FOLDER, "dtype": "auto", "device": "auto"}, title="SANA 1.6B 1024px (diffusers)", pos=(0, 380), size=(320, 110)),
+        N(4, "TileStitchSanaTextEncode", {"prompt": "a sharp, finely detailed photograph, natural skin and metal texture, crisp edges",
+                                          "negative_prompt": "blurry, smeared, painterly, oversharpened halos", "complex_instruction": True, "max_tokens": 300},
+          title="Prompt (applies to every tile)", pos=(360, 380), size=(320, 260)),
+        N(5, "TileStitchSanaVAEEncode", {"tiling": "dc_ae", "tile_size": 1024, "overlap": 128, "tile_batch_size": 1}, title="DC-AE encode (tiled)", pos=(720, 0), size=(300, 170)),
+        N(6, "TileStitchSanaTiledSampler", {"seed": 1, "steps": 20, "cfg": 4.5, "denoise": 0.35, "flow_shift": 0.0, "tile_size": 32, "overlap": 8,
+                                            "tile_batch_size": 2, "blend": "cosine", "shift_tiles": True},
+          title="Tiled refine (1024 px tiles)", pos=(1060, 0), size=(320, 380)),
+        N(7, "TileStitchSanaVAEDecode", {"tiling": "dc_ae", "tile_size": 1024, "overlap": 128, "tile_batch_size": 1}, title="DC-AE decode (tiled)", pos=(1420, 0), size=(300, 170)),
+        N(8, "TileStitchFrequencyMerge", {"method": "gaussian", "wavelet": "sym4", "levels": 0, "strength": 1.0},
+          title="Keep the original's colours", pos=(1760, 0), size=(300, 170)),
+        N(9, "SaveImage", {"filename_prefix": "TileStitch/sana_refine"}, title="Save", pos=(2100, 0), size=(320, 320)),
+        N(10, "TileStitchSolarPreview", {"shape": "sine", "cycles": 8, "keep_colour": False}, title="Solar curve (banding check)", pos=(1760, 240), size=(300, 130)),
+        N(11, "PreviewImage", title="Solar preview", pos=(2100, 380), size=(320, 320)),
+    ],
+    links=[
+        (1, "IMAGE", 2, "image"),
+        (3, "sana", 4, "sana"),
+        (3, "sana", 5, "sana"),
+        (2, "IMAGE", 5, "image"),
+        (3, "sana", 6, "sana"),
+        (4, "conditioning", 6, "conditioning"),
+        (5, "samples", 6, "samples"),
+        (3, "sana", 7, "sana"),
+        (6, "samples", 7, "samples"),
+        (7, "image", 8, "image"),
+        (2, "IMAGE", 8, "reference"),
+        (8, "image", 9, "images"),
+        (8, "image", 10, "image"),
+        (10, "preview", 11, "images"),
+    ],
+    notes=[(
+        "## SANA tiled refine / upscale (diffusers)\n"
+        "ComfyUI has no SANA of its own; the pack runs it with diffusers from a local folder (nothing is downloaded).\n"
+        f"1. Download **{SANA_FOLDER}** (Efficient-Large-Model on Hugging Face: the whole folder with model_index.json, "
+        "transformer/, vae/, text_encoder/, tokenizer/, scheduler/) into `models/diffusers/`.\n"
+        "2. Load a photo, press Queue.\n\n"
+        "The photo is upscaled x2, encoded by the DC-AE with its own tiling, and every sampler step denoises 1024 px "
+        "tiles (32 latent px, overlap 256 px, moved every step) and blends their predictions. The frequency merge keeps "
+        "the upscaled original's low frequencies (colour, tone) and takes SANA's fine detail; the solar curve shows "
+        "banding and seams. denoise 0.25-0.45 refines; higher re-draws.",
+        (0, 700), (680, 240),
+    )],
+)
+
+SPECS = [UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE]

@@ -7,6 +7,7 @@ import pytest
 
 from comfy_server import COMFY, COMFY_PYTHON, WHY_NOT, ComfyServer
 from support import weights_path
+from tiny_sana import build_tiny_sana
 
 from tilestitch.client import ComfyClient
 
@@ -17,15 +18,18 @@ HERE = Path(__file__).parent
 def comfy(tmp_path_factory):
     """``(server, client)`` for one ComfyUI process shared by all integration tests.
 
-    Models: the Real-ESRGAN compact x4 from ../shared, and a tiny random-weight
-    FLUX built with ComfyUI's own Flux class (``tiny_flux.safetensors``). The
+    Models: the Real-ESRGAN compact x4 from ../shared, a tiny random-weight
+    FLUX built with ComfyUI's own Flux class (``tiny_flux.safetensors``) and a
+    tiny random-weight SANA diffusers folder (``diffusers/Sana_tiny_diffusers``). The
     test-only node pack ``comfy_test_nodes`` is loaded beside this one.
     """
     if COMFY is None:
         pytest.skip(WHY_NOT)
     flux = tmp_path_factory.mktemp("models") / "tiny_flux.safetensors"
     subprocess.run([str(COMFY_PYTHON), str(HERE / "build_tiny_flux.py"), str(flux)], cwd=COMFY, check=True, capture_output=True)
+    sana = build_tiny_sana(tmp_path_factory.mktemp("diffusers") / "Sana_tiny_diffusers")
     models = {
+        "diffusers/Sana_tiny_diffusers": sana,
         "upscale_models/realesr-animevideov3.pth": weights_path("sr/realesr-animevideov3.pth"),
         "diffusion_models/tiny_flux.safetensors": flux,
     }
