@@ -1,6 +1,6 @@
 """Render a thumbnail of every shipped workflow: ComfyUI's own front end in headless Chromium, graph fitted to view.
 
-    python tools/render_thumbnails.py    # needs ComfyUI (see tests/integration/comfy_server.py), chromium, chromedriver, selenium
+    python tools/render_thumbnails.py [NAME ...]   # all workflows, or those named; needs ComfyUI (see tests/integration/comfy_server.py), chromium, chromedriver, selenium
 
 Writes ``workflows/<name>.png`` (960 px wide).
 """
@@ -20,7 +20,7 @@ sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests" / "integration")]
 from comfy_server import COMFY, COMFY_PYTHON, WHY_NOT, ComfyServer  # noqa: E402
 
 
-def main() -> int:
+def main(names=()) -> int:
     if COMFY is None:
         print(WHY_NOT, file=sys.stderr)
         return 2
@@ -41,7 +41,7 @@ def main() -> int:
                     break
                 time.sleep(0.25)
             for path in sorted((ROOT / "workflows").glob("*.json")):
-                if path.name.endswith(".api.json"):
+                if path.name.endswith(".api.json") or (names and path.stem not in names):
                     continue
                 driver.execute_script("return app.loadGraphData(arguments[0])", json.loads(path.read_text()))
                 time.sleep(1.0)
@@ -68,4 +68,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
