@@ -26,9 +26,9 @@ def test_object_info_lists_every_pack_node_as_defined_offline(comfy):
     missing = sorted(set(offline) - set(info))
     assert not missing, f"not loaded by ComfyUI: {missing}\n{server.log_tail()}"
     def without_file_lists(inputs):
-        """File pickers (``image_upload``) list the server's input folder: compare all but the list."""
+        """File pickers (``image_upload``) and model-folder combos list the server's folders: compare all but the list."""
         return {
-            section: {k: ([] if opts.get("image_upload") else typ, opts) for k, (typ, opts) in (items or {}).items()}
+            section: {k: ([] if opts.get("image_upload") or k.endswith("_folder") else typ, opts) for k, (typ, opts) in (items or {}).items()}
             for section, items in inputs.items() if section != "hidden"
         } | {"hidden": inputs.get("hidden")}
 

@@ -1,7 +1,9 @@
 """Test-only ComfyUI custom node (linked by the integration tests, never shipped with the pack).
 
-* Reads a tiny FLUX's dimensions from its weights: ComfyUI's model detection
-  assumes the released FLUX sizes (hidden 3072, 24 heads, context 4096).
+* Reads the tiny models' dimensions from their weights, where ComfyUI
+  assumes the released sizes: FLUX (hidden 3072, 24 heads, context 4096),
+  CLIP-L (width 768, 12 layers) and T5-XXL (width 4096, 24 blocks) in
+  DualCLIPLoader, the FLUX autoencoder (128 channels, x1/2/4/4) in VAELoader.
 * Records every FLUX transformer call (input and reference-latent shapes,
   NaN check) for the tests, served at ``GET /tilestitch_test/flux_calls``
   (``DELETE`` resets).
@@ -10,7 +12,10 @@
 """
 
 import comfy.ldm.flux.model
+import comfy.ldm.modules.diffusionmodules.model as vae_model
 import comfy.model_detection
+import comfy.sd
+import comfy.text_encoders.long_clipl
 import torch
 from aiohttp import web
 from server import PromptServer
@@ -37,6 +42,69 @@ def _detect_tiny_flux(state_dict, key_prefix, *args, **kwargs):
 
 
 comfy.model_detection.detect_unet_config = _detect_tiny_flux
+_load_text_encoders = comfy.sd.load_text_encoder_state_dicts
+
+
+def _load_tiny_text_encoders(state_dicts=[], embedding_directory=None, clip_type=comfy.sd.CLIPType.STABLE_DIFFUSION, model_options={}):
+    options = dict(model_options)
+    for sd in state_dicts:
+        emb = sd.get("text_model.embeddings.token_embedding.weight")
+        if emb is not None and emb.shape[1] != 768:
+            layers = len({k.split(".")[3] for k in sd if k.startswith("text_model.encoder.layers.")})
+            options["clip_l_model_config"] = dict(
+                hidden_size=emb.shape[1], intermediate_size=sd["text_model.encoder.layers.0.mlp.fc1.weight"].shape[0],
+                num_attention_heads=2, num_hidden_layers=layers, projection_dim=emb.shape[1])
+        k = sd.get("encoder.block.0.layer.0.SelfAttention.k.weight")
+        if k is not None and k.shape[1] != 4096:
+            heads = sd["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"].shape[1]
+            options["t5xxl_model_config"] = dict(
+                d_model=k.shape[1], d_kv=k.shape[0] // heads, num_heads=heads,
+                d_ff=sd["encoder.block.0.layer.1.DenseReluDense.wi_0.weight"].shape[0],
+                num_layers=len({key.split(".")[2] for key in sd if key.startswith("encoder.block.")}))
+    return _load_text_encoders(state_dicts, embedding_directory=embedding_directory, clip_type=clip_type, model_options=options)
+
+
+comfy.sd.load_text_encoder_state_dicts = _load_tiny_text_encoders
+_long_clip = comfy.text_encoders.long_clipl.model_options_long_clip
+
+
+def _keep_tiny_clip_config(sd, tokenizer_data, model_options):
+    """ComfyUI replaces clip_l_model_config with the position count read from the weights; keep the tiny sizes too."""
+    tiny = model_options.get("clip_l_model_config", {})
+    tokenizer_data, model_options = _long_clip(sd, tokenizer_data, model_options)
+    if tiny:
+        model_options = {**model_options, "clip_l_model_config": {**tiny, **model_options.get("clip_l_model_config", {})}}
+    return tokenizer_data, model_options
+
+
+comfy.text_encoders.long_clipl.model_options_long_clip = _keep_tiny_clip_config
+TINY_AE = {}  # the tiny autoencoder's sizes while comfy.sd.VAE builds it
+_vae_init = comfy.sd.VAE.__init__
+
+
+def _tiny_vae_init(self, sd=None, *args, **kwargs):
+    conv_in = (sd or {}).get("decoder.conv_in.weight")
+    if conv_in is not None and conv_in.shape[1] == 16 and conv_in.shape[0] != 512:
+        TINY_AE.update(ch=conv_in.shape[0], ch_mult=[1, 1, 1, 1],
+                       num_res_blocks=len({k.split(".")[3] for k in sd if k.startswith("encoder.down.0.block.")}))
+    try:
+        _vae_init(self, sd, *args, **kwargs)
+    finally:
+        TINY_AE.clear()
+
+
+def _sized(cls):
+    class Tiny(cls):
+        def __init__(self, **config):
+            super().__init__(**{**config, **TINY_AE})
+
+    Tiny.__name__ = cls.__name__
+    return Tiny
+
+
+comfy.sd.VAE.__init__ = _tiny_vae_init
+vae_model.Encoder = _sized(vae_model.Encoder)
+vae_model.Decoder = _sized(vae_model.Decoder)
 _forward = comfy.ldm.flux.model.Flux._forward
 
 
