@@ -59,3 +59,20 @@ def test_color_correct_node_rejects_a_wrong_context():
     ctx, _, _ = GlobalContextEncode().encode(img[:, :256], 256)
     with pytest.raises(ValueError, match="global context was built from a 768 x 256 image"):
         TileColorCorrect().correct(tiles, plan, ctx, "joint_gain", 1.0)
+
+
+def test_color_correct_takes_a_latent_plan_of_decoded_tiles():
+    """Latent Tile Split's plan is in latent pixels (1/8); the decoded tiles and the context are at full size."""
+    from tilestitch.tiling import extract_tiles, plan_tiles
+
+    img = load_photo("kodim23")  # 768 x 512
+    ctx, _, _ = GlobalContextEncode().encode(img, 256)
+    latent_plan = plan_tiles(64, 96, mode="tile_size", tile_width=32, tile_height=32, overlap=8, align=1)
+    pixel_plan = latent_plan.scaled(8, 8)
+    tiles = extract_tiles(img * torch.tensor([1.1, 0.95, 1.0]), pixel_plan).clamp(0, 1)
+    by_latent, _ = TileColorCorrect().correct(tiles, latent_plan, ctx, "joint_gain", 1.0)
+    by_pixels, _ = TileColorCorrect().correct(tiles, pixel_plan, ctx, "joint_gain", 1.0)
+    assert torch.equal(by_latent, by_pixels)
+    odd = plan_tiles(60, 96, mode="tile_size", tile_width=32, tile_height=32, overlap=8, align=1)  # not 1/8 of the image
+    with pytest.raises(ValueError, match="global context was built from a 768 x 512 image"):
+        TileColorCorrect().correct(extract_tiles(torch.rand(1, 480, 768, 3), odd.scaled(8, 8)), odd, ctx, "joint_gain", 1.0)
