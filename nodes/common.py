@@ -27,6 +27,11 @@ def compute_device(choice: str = "auto") -> torch.device:
     return mm.get_torch_device()
 
 
+def module_bytes(module: torch.nn.Module) -> int:
+    """Bytes of a module's parameters and buffers."""
+    return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+
+
 def progress_hook(total: int) -> Optional[Callable[[int, int], None]]:
     """A ``progress(done, total)`` callback for the pure code.
 

@@ -15,7 +15,9 @@ import torch
 from ..tiling import plan_by_tile_size
 from ..tiling.budget import calibrate, choose_tile
 from ..tiling.stream import STREAM_WINDOWS, stream_tiles
-from .common import CATEGORY, DEVICE_TOOLTIP, DEVICES, TILE_PLAN, check_finite, check_image, compute_device, progress_hook
+from .common import (
+    CATEGORY, DEVICE_TOOLTIP, DEVICES, TILE_PLAN, check_finite, check_image, compute_device, module_bytes, progress_hook,
+)
 from .tiles import _plan_for, plan_inputs
 
 def _free_bytes(device: torch.device) -> int:
@@ -28,10 +30,6 @@ def _free_bytes(device: torch.device) -> int:
 
         return int(psutil.virtual_memory().available)
     return int(mm.get_free_memory(device))
-
-
-def _module_bytes(module: torch.nn.Module) -> int:
-    return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
 
 
 class UpscaleModelRunner:
@@ -129,7 +127,7 @@ class TileSizeFromMemory:
         min_tile = max(min_tile, runner.minimum)
         reserved = 0
         if dev.type != "cpu" and next(upscale_model.model.parameters()).device != dev:
-            reserved = _module_bytes(upscale_model.model)  # the weights will join the tiles on the device
+            reserved = module_bytes(upscale_model.model)  # the weights will join the tiles on the device
         sides = sorted({max(align, int(probe_size * f) // align * align) for f in (1.0, 1.5, 2.0)})
         with runner:
             model, samples = calibrate(runner.probe, dev, sides)

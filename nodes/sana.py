@@ -16,7 +16,7 @@ import torch
 from ..sana import TILING_MODES, decode_latent, encode_image, encode_prompt, find_sana_folders, load_sana, sample_tiled
 from ..sana.models import DTYPES, WHERE_TO_GET, SanaModels
 from ..sana.prompt import SanaPrompt
-from .common import CATEGORY, DEVICE_TOOLTIP, DEVICES, check_finite, check_image, compute_device, progress_hook
+from .common import CATEGORY, DEVICE_TOOLTIP, DEVICES, check_finite, check_image, compute_device, module_bytes, progress_hook
 from .latent import DENOISE_WINDOWS
 
 SANA_MODEL = "SANA_MODEL"
@@ -51,8 +51,7 @@ def _make_room(device: torch.device, module: torch.nn.Module) -> None:
         import comfy.model_management as mm
     except ImportError:
         return
-    need = sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
-    mm.free_memory(int(need * 1.2) + (512 << 20), device)
+    mm.free_memory(int(module_bytes(module) * 1.2) + (512 << 20), device)
 
 
 def _check_models(sana) -> SanaModels:
