@@ -1,35 +1,34 @@
 """The headless client (``python -m client``) against a real ComfyUI: a shipped UI-format workflow end to end, and a failure."""
 
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from client_run import run_client, save_png, saved_paths
 from comfy_server import COMFY_PYTHON
 from support import ROOT, load_photo, weights_path
 
 pytestmark = pytest.mark.comfyui
 
-WORKFLOW = ROOT / "workflows" / "upscale_x4_color_poisson.json"
+WORKFLOW = "upscale_x4_color_poisson.json"
 
 
 def run_cli(server, *args):
-    return subprocess.run([sys.executable, "-m", "client", str(WORKFLOW), "--server", server.url, *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    return run_client(server, WORKFLOW, *args)
 
 
 def test_client_runs_the_colour_corrected_poisson_upscale_workflow(comfy, tmp_path):
     server, _ = comfy
     photo = load_photo("kodim23")[0].numpy()  # 768 x 512
     src = tmp_path / "kodim23.png"
-    Image.fromarray(np.rint(photo * 255).astype(np.uint8)).save(src)
+    save_png(src, photo)
     out = tmp_path / "out"
     res = run_cli(server, "--image", f"Original photo={src}", "--set", "Upscale model.model_name=realesr-animevideov3.pth",
                   "--set", "Split into tiles.tile_width=256", "--set", "Split into tiles.tile_height=256", "--out", str(out))
     assert res.returncode == 0, res.stderr + server.log_tail()
-    saved = [line for line in res.stdout.splitlines() if "upscale_x4_poisson" in line]
+    saved = saved_paths(res, "upscale_x4_poisson")
     assert len(saved) == 1
     result = np.asarray(Image.open(saved[0]).convert("RGB"), dtype=np.float32) / 255
     assert result.shape == (2048, 3072, 3)
@@ -57,7 +56,7 @@ def test_client_runs_the_colour_corrected_poisson_upscale_workflow(comfy, tmp_pa
 def test_client_exits_non_zero_with_the_node_error(comfy, tmp_path):
     server, _ = comfy
     src = tmp_path / "small.png"
-    Image.fromarray(np.zeros((64, 96, 3), np.uint8)).save(src)
+    save_png(src, np.zeros((64, 96, 3)))
     res = run_cli(server, "--image", f"Original photo={src}", "--set", "Upscale model.model_name=realesr-animevideov3.pth",
                   "--set", "Split into tiles.overlap=600", "--out", str(tmp_path))
     assert res.returncode == 1

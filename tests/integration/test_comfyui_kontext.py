@@ -8,14 +8,12 @@ cropped per tile), the tiles are decoded, colour-corrected and merged, and
 the full-resolution result keeps the original's size.
 """
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from support import ROOT, load_photo
+from client_run import run_client, save_png, saved_paths
+from support import load_photo
 
 pytestmark = pytest.mark.comfyui
 
@@ -25,27 +23,16 @@ TINY = ["--set", "FLUX.1 Kontext.unet_name=tiny_flux.safetensors",
         "--set", "FLUX VAE.vae_name=tiny_ae.safetensors"]
 
 
-def run_cli(server, workflow, *args):
-    return subprocess.run([sys.executable, "-m", "client", str(ROOT / "workflows" / workflow), "--server", server.url, *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
-
-
-def saved(res, prefix):
-    return [line for line in res.stdout.splitlines() if prefix in line]
-
-
 def photo_png(tmp_path, name="kodim23"):
-    photo = load_photo(name)[0].numpy()
     src = tmp_path / f"{name}.png"
-    Image.fromarray(np.rint(photo * 255).astype(np.uint8)).save(src)
-    return src, np.asarray(Image.open(src).convert("RGB"))
+    return src, save_png(src, load_photo(name)[0].numpy())
 
 
 def test_fullres_edit_workflow_runs_and_merges_into_the_original(comfy, tmp_path):
     server, client = comfy
     src, original = photo_png(tmp_path, "portrait")  # a 3072 x 2048 film scan, larger than the edit
     client._request("/tilestitch_test/flux_calls", method="DELETE")
-    res = run_cli(server, "flux_kontext_fullres_edit.json", "--image", f"Original photo (full resolution)={src}", *TINY,
+    res = run_client(server, "flux_kontext_fullres_edit.json", "--image", f"Original photo (full resolution)={src}", *TINY,
                   "--set", "Kontext edit.steps=2", "--out", str(tmp_path / "out"))
     assert res.returncode == 0, res.stderr + server.log_tail()
     calls = client.get_json("/tilestitch_test/flux_calls")
@@ -53,7 +40,7 @@ def test_fullres_edit_workflow_runs_and_merges_into_the_original(comfy, tmp_path
     latent = [1, 16, 1248 // 8, 832 // 8] if original.shape[0] > original.shape[1] else [1, 16, 832 // 8, 1248 // 8]
     assert len(calls) == 2 and all(c["x"] == latent and c["ref_latents"] == [latent] for c in calls), calls
     assert all(c["context"][2] == 32 and c["finite"] for c in calls)  # T5's (tiny) states reached the model
-    (full,) = saved(res, "kontext_fullres")
+    (full,) = saved_paths(res, "kontext_fullres")
     result = np.asarray(Image.open(full).convert("RGB"))
     assert result.shape == original.shape  # back at the original's 3072 x 2048, not the edit's size
     previews = [line for line in res.stdout.splitlines() if line.endswith(".png") and "kontext_fullres" not in line]
@@ -66,7 +53,7 @@ def test_tiled_edit_workflow_crops_the_reference_per_tile(comfy, tmp_path):
     server, client = comfy
     src, original = photo_png(tmp_path)
     client._request("/tilestitch_test/flux_calls", method="DELETE")
-    res = run_cli(server, "flux_kontext_tiled_edit.json", "--image", f"Photo={src}", *TINY,
+    res = run_client(server, "flux_kontext_tiled_edit.json", "--image", f"Photo={src}", *TINY,
                   "--set", "Refine.steps=2", "--set", "Tiled denoise.tile_width=48", "--set", "Tiled denoise.tile_height=48",
                   "--set", "Tiled denoise.overlap=16", "--set", "Latent tiles for decoding.tile_width=48",
                   "--set", "Latent tiles for decoding.tile_height=48", "--out", str(tmp_path / "out"))
@@ -75,6 +62,6 @@ def test_tiled_edit_workflow_crops_the_reference_per_tile(comfy, tmp_path):
     # a 96 x 64 latent in 48-px tiles with overlap >= 16: 3 x 2 tiles, 2 per call, 2 steps
     assert len(calls) == 2 * 3, calls
     assert all(c["x"] == [2, 16, 48, 48] and c["ref_latents"] == [[2, 16, 48, 48]] and c["finite"] for c in calls), calls
-    (out,) = saved(res, "kontext_tiled")
+    (out,) = saved_paths(res, "kontext_tiled")
     result = np.asarray(Image.open(out).convert("RGB"))
     assert result.shape == original.shape
