@@ -30,8 +30,7 @@ import torch
 
 from common import ROOT, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, shared_dir, table
 
-from tilestitch.blenders import BLENDERS, blend
-from tilestitch.blenders.bands import seam_bands
+from tilestitch.blenders import blend
 from tilestitch.blenders.seam_finding import optimal_cutter
 from tilestitch.blenders.seam_metrics import seam_scores
 from tilestitch.media import read_image, to_image_tensor

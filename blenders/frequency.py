@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .filters import add_upsampled_, binomial_blur
-from .resample import resize_hwc, resize_image
+from .resample import resize_hwc
 
 WAVELETS = ("sym4", "db4", "sym8", "coif2", "db2")
 METHODS = ("wavelet", "gaussian")

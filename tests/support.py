@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from import_pack import ROOT, shared_dir  # noqa: F401  (ROOT is used by other test helpers)
 

@@ -8,7 +8,6 @@ Scheduler: DPMSolverMultistepScheduler with flow sigmas and flow_shift 3, as SAN
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch

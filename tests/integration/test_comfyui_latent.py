@@ -4,7 +4,6 @@ The test-only node pack records every FLUX transformer call, so the tests
 count model evaluations per sampling step and check the shapes each one saw.
 """
 
-import io
 
 import pytest
 import torch

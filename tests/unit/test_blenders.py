@@ -1,7 +1,5 @@
 """Split / merge round trips and blender behaviour on real photos."""
 
-from fractions import Fraction
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,7 +7,7 @@ import torch.nn.functional as F
 from tilestitch.blenders import BLENDERS, blend
 from tilestitch.blenders.bands import seam_bands
 from tilestitch.blenders.seam_metrics import seam_scores
-from tilestitch.tiling import IMAGE, LATENT, MASK, compose, extract_tiles, plan_by_tile_size
+from tilestitch.tiling import LATENT, MASK, compose, extract_tiles, plan_by_tile_size
 
 from support import load_photo
 
