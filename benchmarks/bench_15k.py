@@ -31,7 +31,7 @@ import time
 import numpy as np
 import torch
 
-from common import ROOT, best_of, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, shared_dir, table
+from common import ROOT, best_of, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, shared_dir, table, write_json
 
 from tilestitch.blenders import BLENDERS, blend
 from tilestitch.tiling import MASK, extract_tiles, plan_by_tile_size
@@ -170,9 +170,7 @@ def main(argv=None) -> dict:
     if io_rows:
         print(table(io_rows, ["format (6000 x 4000)", "write s", "x png8", "read s", "x png8", "MiB"]))
     result = {"memory": mem, "object_grid": grid_rows, "mask_refine": mask, "io": io_rows}
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    write_json(args.json, result)
     return result
 
 

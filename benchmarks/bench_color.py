@@ -15,13 +15,12 @@ against the original, and the correction's time.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 import torch
 
-from common import ROOT, shared_dir, table
+from common import ROOT, shared_dir, table, write_json
 
 from tilestitch.blenders import blend
 from tilestitch.blenders.color_transfer import METHODS, correct_tiles
@@ -80,9 +79,7 @@ def main(argv=None):
             rows.append([name, r["size"], plan.count, method, f"{r['mean_de']:.2f}", f"{r['max_de']:.2f}", f"{r['max_z']:.2f}", f"{r['psnr']:.1f}", f"{seconds:.2f}"])
             print(f"  {name} {method}: max dE {r['max_de']:.2f}, PSNR {r['psnr']:.1f}", flush=True)
     print(table(rows, ["photo", "size", "tiles", "correction", "mean seam ΔE00", "max seam ΔE00", "max |z|", "PSNR dB", "seconds"]))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_json(args.json, results)
 
 
 if __name__ == "__main__":

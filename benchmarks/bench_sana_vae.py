@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, table
+from common import ROOT, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, table, write_json
 
 MODES = ("off", "dc_ae", "stream")
 
@@ -76,8 +76,7 @@ def main() -> None:
                      f"{r['encode_peak'] / r['image_bytes']:.2f}x"])
     print(f"DC-AE (tiny, 2x) on {a.size}^2, tiles {a.tile} px, overlap {a.overlap}:")
     print(table(rows, ["tiling", "decode s", "decode peak / image", "vs off", "encode s", "encode peak / image"]))
-    if a.json:
-        Path(a.json).write_text(json.dumps(res, indent=1))
+    write_json(a.json, res)
 
 
 if __name__ == "__main__":

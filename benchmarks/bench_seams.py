@@ -28,7 +28,7 @@ import time
 import numpy as np
 import torch
 
-from common import ROOT, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, shared_dir, table
+from common import ROOT, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, shared_dir, table, write_json
 
 from tilestitch.blenders import blend
 from tilestitch.blenders.seam_finding import optimal_cutter
@@ -166,9 +166,7 @@ def main(argv=None):
         print(table([[r["photo"], r["size"], r["method"], f"{r['max_z']:.2f}", f"{r['mean_z']:.2f}", f"{r['photo_max_z']:.2f}",
                       f"{r['max_de']:.2f}", f"{r['psnr_band']:.1f}", f"{r['psnr_interior']:.1f}"] for r in q],
                     ["photo", "size", "blend", "max |z|", "mean |z|", "photo's own max |z|", "max strip ΔE00", "PSNR seam bands", "PSNR elsewhere"]))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"speed": speed, "clone": clone, "quality": q}, f, indent=2)
+    write_json(args.json, {"speed": speed, "clone": clone, "quality": q})
 
 
 if __name__ == "__main__":

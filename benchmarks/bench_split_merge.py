@@ -23,7 +23,7 @@ import sys
 import numpy as np
 import torch
 
-from common import ROOT, best_of, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, table
+from common import ROOT, best_of, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, table, write_json
 
 from tilestitch.blenders import BLENDERS, blend
 from tilestitch.tiling import axis_weights, extract_tiles, plan_by_tile_size
@@ -101,9 +101,7 @@ def main(argv=None) -> dict:
     print(table(rows, ["step", "seconds", "x paste", "naive / this", "peak RSS / image"]))
     result = {"plan": plan.describe(), "threads": torch.get_num_threads(), "split_s": t_split, "paste_s": t_paste,
               "naive_s": t_naive, "merge_s": times, "peak_rss_over_image": mem}
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    write_json(args.json, result)
     return result
 
 

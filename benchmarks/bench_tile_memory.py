@@ -13,13 +13,12 @@ peak). Prints measured and predicted MiB and seconds per tile.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 import torch
 
-from common import ROOT, shared_dir, table
+from common import ROOT, shared_dir, table, write_json
 
 from tilestitch.tiling.budget import calibrate, measure_peak_bytes
 
@@ -59,9 +58,7 @@ def main(argv=None) -> dict:
     print(f"{desc.architecture.name} x{desc.scale} ({args.model}) on {device}; "
           f"model: {model.bytes_per_pixel:.0f} B/px + {model.fixed_bytes / 2 ** 20:.1f} MiB")
     print(table(rows, ["tile", "measured MiB", "predicted MiB", "predicted / measured", "seconds"]))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"bytes_per_pixel": model.bytes_per_pixel, "fixed_bytes": model.fixed_bytes, "rows": result}, f, indent=2)
+    write_json(args.json, {"bytes_per_pixel": model.bytes_per_pixel, "fixed_bytes": model.fixed_bytes, "rows": result})
     return {"rows": result}
 
 
