@@ -22,7 +22,8 @@ SOURCE_BATCH_INDEX = "tilestitch_source_batch_index"
 DENOISE_WINDOWS = {"cosine": "cosine", "mixture_of_diffusers": "gaussian", "multidiffusion": "uniform"}
 
 
-def _latent_samples(latent, name: str) -> torch.Tensor:
+def latent_samples(latent, name: str) -> torch.Tensor:
+    """A LATENT's ``samples`` ``[B, C, H, W]``, checked (a dict with a finite 4-D tensor), with errors naming ``name``."""
     if not isinstance(latent, dict) or not isinstance(latent.get("samples"), torch.Tensor):
         raise ValueError(f"{name} must be a LATENT (a dict with 'samples'), got {type(latent).__name__}")
     s = latent["samples"]
@@ -66,7 +67,7 @@ class LatentSplit:
         }}
 
     def split(self, samples, mode, tile_width, tile_height, overlap, rows, cols, max_megapixels, align):
-        s = _latent_samples(samples, "samples")
+        s = latent_samples(samples, "samples")
         b, _, h, w = s.shape
         plan = plan_tiles(h, w, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
                           rows=rows, cols=cols, max_megapixels=max_megapixels, align=align, batch=b)
@@ -100,7 +101,7 @@ class LatentMerge:
 
     def merge(self, tiles, plan, blend):
         plan = check_plan(plan)
-        s = _latent_samples(tiles, "tiles")
+        s = latent_samples(tiles, "tiles")
         out = {k: v for k, v in tiles.items() if k not in ("samples", "noise_mask", "batch_index", SOURCE_BATCH_INDEX)}
         out["samples"] = blend_tiles(s.contiguous(), plan, blend, layout=LATENT)
         if "noise_mask" in tiles:

@@ -16,8 +16,8 @@ import torch
 from ..sana import TILING_MODES, decode_latent, encode_image, encode_prompt, find_sana_folders, load_sana, sample_tiled
 from ..sana.models import DTYPES, WHERE_TO_GET, SanaModels
 from ..sana.prompt import SanaPrompt
-from .common import CATEGORY, DEVICE_TOOLTIP, DEVICES, check_finite, check_image, compute_device, module_bytes, progress_hook
-from .latent import DENOISE_WINDOWS
+from .common import CATEGORY, DEVICE_TOOLTIP, DEVICES, check_image, compute_device, module_bytes, progress_hook
+from .latent import DENOISE_WINDOWS, latent_samples
 
 SANA_MODEL = "SANA_MODEL"
 SANA_CONDITIONING = "SANA_CONDITIONING"
@@ -61,13 +61,10 @@ def _check_models(sana) -> SanaModels:
 
 
 def _sana_latent(latent, sana: SanaModels, name: str) -> torch.Tensor:
-    if not isinstance(latent, dict) or not isinstance(latent.get("samples"), torch.Tensor):
-        raise ValueError(f"{name} must be a LATENT, got {type(latent).__name__}")
-    s = latent["samples"]
-    if s.ndim != 4 or s.shape[1] != sana.latent_channels:
+    s = latent_samples(latent, name)
+    if s.shape[1] != sana.latent_channels:
         raise ValueError(f"{name} is {tuple(s.shape)}, not a SANA latent [batch, {sana.latent_channels}, h, w]; "
                          f"make it with SANA VAE Encode")
-    check_finite(s, name)
     return s
 
 
