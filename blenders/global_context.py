@@ -21,6 +21,7 @@ in source pixels onto the reference with sub-pixel accuracy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Optional
 
 import torch
@@ -60,6 +61,26 @@ class GlobalContext:
                 f"the global context was built from a {self.source_width} x {self.source_height} image, "
                 f"but {what} is for {width} x {height}; build the context from the same image you split"
             )
+
+    def plan_in_source_pixels(self, plan):
+        """``plan`` (a ``TilePlan``) in the pixels of the image this context was built from.
+
+        A plan from Latent Tile Split is in latent pixels (1/8 of the image for
+        FLUX/SD VAEs): it is scaled by the exact whole-number ratio when every
+        tile box lands on whole pixels; any other size mismatch raises
+        ``check_source``'s error.
+        """
+        size = (self.source_height, self.source_width)
+        if (plan.height, plan.width) == size:
+            return plan
+        sy, sx = Fraction(size[0], plan.height), Fraction(size[1], plan.width)
+        if sy == sx and sy.denominator == 1:
+            try:
+                return plan.scaled(sy, sx)
+            except ValueError:
+                pass
+        self.check_source(plan.height, plan.width)
+        return plan
 
     def crop(self, index: int, y: float, x: float, h: float, w: float, out_h: int, out_w: int, source: str = "reference") -> torch.Tensor:
         """The box ``[y, y+h) x [x, x+w)`` (source pixels) of image ``index``, sampled at ``out_h x out_w``.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from ..blenders.color_transfer import METHODS, correct_tiles, tile_drift
 from ..blenders.global_context import GlobalContext
 from .common import CATEGORY, TILE_PLAN, check_finite, check_image, progress_hook
@@ -17,27 +15,6 @@ METHOD_TOOLTIP = (
     "tile's Lab mean and spread to the reference crop. wavelet_lowfreq: keep the tile's detail, take its low "
     "frequencies from the reference (removes any low-frequency drift, slowest)."
 )
-
-
-def plan_in_context_pixels(plan, context: GlobalContext):
-    """``plan`` in the pixels of the image the context was built from.
-
-    A plan from Latent Tile Split is in latent pixels (1/8 of the image for
-    FLUX/SD VAEs) while the context saw the image: the plan is scaled by the
-    exact ratio when every tile box lands on whole pixels; any other size
-    mismatch is the user's and gets the context's own error.
-    """
-    size = (context.source_height, context.source_width)
-    if (plan.height, plan.width) == size:
-        return plan
-    sy, sx = Fraction(size[0], plan.height), Fraction(size[1], plan.width)
-    if sy == sx and sy.denominator == 1:
-        try:
-            return plan.scaled(sy, sx)
-        except ValueError:
-            pass
-    context.check_source(plan.height, plan.width)
-    return plan
 
 
 class TileColorCorrect:
@@ -72,7 +49,7 @@ class TileColorCorrect:
         check_finite(tiles, "tiles", per="tile")
         if not isinstance(context, GlobalContext):
             raise ValueError(f"context must be a GLOBAL_CONTEXT from Global Context Encode, got {type(context).__name__}")
-        plan = plan_in_context_pixels(plan, context)
+        plan = context.plan_in_source_pixels(plan)
         before = tile_drift(tiles, plan, context)
         out = correct_tiles(tiles, plan, context, method, strength, progress=progress_hook(tiles.shape[0]))
         after = tile_drift(out, plan, context)
