@@ -10,7 +10,7 @@ created inside the measurement, as a loader's output would be).
   graph, source kept     Tile Split -> (identity) -> Tile Merge with the source still
                          held (what a ComfyUI graph does: the loader's output stays cached)
   graph, source dropped  the same after the source is released
-  stream                 Tiled Upscale (streaming) with an identity model: source + result + batch
+  stream                 Streaming Tiled Upscale with an identity model: source + result + batch
   stream fp16            the same with a float16 result
 
 Object-aware grid: planning time and objects held whole / mask under blend bands
@@ -90,7 +90,7 @@ def bench_object_grid(size: int, tile: int, overlap: int) -> list:
 
 def bench_io(repeat: int) -> list:
     from tilestitch.media import ImageMeta, read_image, read_image_meta, write_image
-    from tilestitch.blenders.resample import resize_hwc
+    from tilestitch.imaging.resample import resize_hwc
 
     shared = shared_dir()
     src = shared / "data" / "images" / "kodak_photocd" / "kodim12_photocd16base.png" if shared else None
@@ -114,7 +114,7 @@ def bench_io(repeat: int) -> list:
 
 
 def mask_child(size: int, tile: int, overlap: int) -> dict:
-    from tilestitch.blenders.mask_refine import refine_mask
+    from tilestitch.masks.refine import refine_mask
 
     plan = plan_by_tile_size(size, size, tile, tile, overlap, 8)
     mask = torch.from_numpy(random_discs(size, size, 30, 3, rmax=tile // 2))[None]

@@ -23,9 +23,9 @@ import torch
 from common import ROOT, shared_dir, table, write_json
 
 from tilestitch.blenders import blend
-from tilestitch.blenders.color_transfer import METHODS, correct_tiles
-from tilestitch.blenders.global_context import build_context
-from tilestitch.blenders.seam_metrics import seam_scores
+from tilestitch.correct.tile_color import METHODS, correct_tiles
+from tilestitch.correct.global_context import build_context
+from tilestitch.qa.seam_metrics import seam_scores
 from tilestitch.media import read_image, to_image_tensor
 from tilestitch.tiling import extract_tiles, plan_by_tile_size
 

@@ -36,10 +36,9 @@ def child(photo: str, width: int, height: int, blend: str) -> None:
     import cv2
     import torch
 
-    from tilestitch.blenders.color import ciede2000
+    from tilestitch.imaging.color import ciede2000, rgb_to_lab
     from tilestitch.diffmerge import diff_merge
-    from tilestitch.diffmerge.detect import rgb_to_lab
-    from tilestitch.diffmerge.synthetic import synthetic_edit
+        from tilestitch.diffmerge.synthetic import synthetic_edit
     from tilestitch.media import read_image
 
     src = read_image(str(shared_dir() / "data" / "images" / PHOTOS[photo]))
@@ -62,8 +61,8 @@ def child(photo: str, width: int, height: int, blend: str) -> None:
     outside = result.mask == 0
     identical = bool(np.array_equal(result.image[outside], original[outside]))
     idx = np.flatnonzero(changed.ravel())[:: max(1, int(changed.sum() // 2_000_000))]  # up to ~2 M pixels
-    a = rgb_to_lab(result.image.reshape(-1, 3)[idx][None])[0]
-    b = rgb_to_lab(truth.reshape(-1, 3)[idx][None])[0]
+    a = rgb_to_lab(result.image.reshape(-1, 3)[idx], dim=-1)
+    b = rgb_to_lab(truth.reshape(-1, 3)[idx], dim=-1)
     de = float(ciede2000(torch.from_numpy(a), torch.from_numpy(b), dim=-1).mean())
     print(json.dumps({"seconds": seconds, "peak": peak, "iou": iou, "delta_e": de, "identical": identical,
                       "image_bytes": original.nbytes, "edit": [ew, eh], "shift": result.info["shift_edit_px"],

@@ -31,8 +31,8 @@ import torch
 from common import ROOT, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, shared_dir, table, write_json
 
 from tilestitch.blenders import blend
-from tilestitch.blenders.seam_finding import optimal_cutter
-from tilestitch.blenders.seam_metrics import seam_scores
+from tilestitch.blenders.seam_paths import optimal_cutter
+from tilestitch.qa.seam_metrics import seam_scores
 from tilestitch.media import read_image, to_image_tensor
 from tilestitch.tiling import extract_tiles, plan_by_tile_size
 

@@ -20,7 +20,7 @@ import torch
 
 from common import ROOT, shared_dir, table, write_json
 
-from tilestitch.tiling.budget import calibrate, measure_peak_bytes
+from tilestitch.tiling.sizing import calibrate, measure_peak_bytes
 
 
 def main(argv=None) -> dict:

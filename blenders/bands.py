@@ -26,7 +26,7 @@ from typing import Callable, List, NamedTuple, Optional, Protocol
 
 import torch
 
-from ..tiling.compose import fit_plan_to_tiles
+from ..tiling.compose import plan_for_tiles
 from ..tiling.layout import IMAGE, Layout
 from ..tiling.plan import TilePlan
 
@@ -165,18 +165,21 @@ def assemble_with_bands(
         tiles: ``[plan.batch * plan.count, ...]`` in ``layout`` (resized tiles are fine).
         fix: joins one band (see module docstring).
         cutter: chooses the hard cut inside each band (default: the centre line).
-        half_width: optional cap on every band's half width (output pixels).
+        half_width: optional cap on every band's half width, in the plan's pixels (scaled with the tiles).
         progress: ``progress(done_tiles, total_tiles)`` after each strip.
 
     Returns:
         ``[plan.batch, ...]`` images, dtype and device of ``tiles``.
     """
-    plan = fit_plan_to_tiles(plan, tiles, layout)
+    scaled = plan_for_tiles(plan, tiles, layout)
+    x_half = None if half_width is None else max(1, round(half_width * scaled.tile_width / plan.tile_width))
+    y_half = None if half_width is None else max(1, round(half_width * scaled.tile_height / plan.tile_height))
+    plan = scaled
     tiles = tiles.contiguous()
     per_image = tiles.view(plan.batch, plan.count, *tiles.shape[1:])
     out = torch.empty((plan.batch, *layout.with_size(tiles, plan.height, plan.width)[1:]), dtype=tiles.dtype, device=tiles.device)
-    x_bands = seam_bands(plan.cols_axis, half_width)
-    y_bands = seam_bands(plan.rows_axis, half_width)
+    x_bands = seam_bands(plan.cols_axis, x_half)
+    y_bands = seam_bands(plan.rows_axis, y_half)
     cols = plan.cols
 
     def strip(r: int) -> torch.Tensor:

@@ -27,11 +27,11 @@ def blend_window(
     margin: int = 0,
     layout: Layout = IMAGE,
     progress=None,
-    **_,
 ) -> torch.Tensor:
     """Weighted composition of ``tiles`` with the named window; returns ``[plan.batch, ...]``.
 
-    ``margin`` (output px) ignores that much of each tile's interior edges.
+    ``margin`` (plan px, scaled with the tiles) ignores that much of each tile's interior edges;
+    ``sigma`` is the gaussian window's standard deviation as a fraction of the tile.
     """
     return compose(tiles, plan, window, sigma=sigma, margin=margin, layout=layout, progress=progress)
 

@@ -28,7 +28,8 @@ import torch
 from ..tiling.layout import IMAGE, Layout
 from ..tiling.plan import TilePlan
 from .bands import Progress, SeamCutter, assemble_with_bands, straight_cut
-from .filters import gaussian_pyramid, upsample_to
+from ..imaging.filters import gaussian_pyramid
+from ..imaging.resample import resize_planar
 
 
 def auto_levels(band_width: int) -> int:
@@ -58,8 +59,8 @@ def _ramp(cut: torch.Tensor, ramp: torch.Tensor, lo: int, hi: int, dtype) -> tor
 def _expand_columns(level: torch.Tensor, length: int, width: int, lo: int, hi: int) -> torch.Tensor:
     """Columns ``[lo, hi)`` of ``level`` resized bilinearly to ``length x width`` (as ``F.interpolate`` would)."""
     if (lo, hi) == (0, width):
-        return upsample_to(level, length, width)
-    rows = upsample_to(level, length, level.shape[-1])  # along the seam only
+        return resize_planar(level, length, width)
+    rows = resize_planar(level, length, level.shape[-1])  # along the seam only
     w_in = level.shape[-1]
     u = ((torch.arange(lo, hi, dtype=torch.float64) + 0.5) * (w_in / width) - 0.5).clamp(min=0.0)
     u0 = u.floor().long().clamp(max=w_in - 1)
@@ -116,14 +117,13 @@ def blend_multiband(
     cutter: SeamCutter = straight_cut,
     layout: Layout = IMAGE,
     progress: Progress = None,
-    **_,
 ) -> torch.Tensor:
     """Join tiles with multi-band blending in the seam bands.
 
     Args:
         tiles: ``[plan.batch * plan.count, ...]`` in ``layout``, float.
         levels: band-pass levels (``None``: as many as the band holds).
-        half_width: band half width in output pixels (``None``: the whole overlap).
+        half_width: band half width in the plan's pixels (scaled with the tiles) (``None``: the whole overlap).
         cutter: where the cut runs inside each band (centre line or ``seam_finding.optimal_cutter``).
 
     Returns:

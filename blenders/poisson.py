@@ -108,13 +108,12 @@ def blend_poisson(
     cutter: SeamCutter = straight_cut,
     layout: Layout = IMAGE,
     progress: Progress = None,
-    **_,
 ) -> torch.Tensor:
     """Join tiles with Poisson seams in bands of ``half_width`` px (capped by the overlap) around each cut.
 
     Args:
         tiles: ``[plan.batch * plan.count, ...]`` in ``layout``, float.
-        half_width: band half width in output pixels (``None``: as wide as the overlap allows).
+        half_width: band half width in the plan's pixels (scaled with the tiles) (``None``: as wide as the overlap allows).
         cutter: where the hard cut runs inside each band (centre line or ``seam_finding.optimal_cutter``).
 
     Returns:

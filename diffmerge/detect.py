@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..blenders.color import ciede2000
+from ..imaging.color import ciede2000, rgb_to_lab
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,6 @@ class DetectOptions:
     min_area: float = 0.0005
     fill_holes: bool = True
     dilate: int = 3
-
-
-def rgb_to_lab(img: np.ndarray) -> np.ndarray:
-    """float32 ``[h, w, 3]`` RGB in [0, 1] (sRGB) -> CIELAB (L 0-100)."""
-    import cv2
-
-    return cv2.cvtColor(np.ascontiguousarray(np.clip(img[..., :3], 0, 1), dtype=np.float32), cv2.COLOR_RGB2Lab)
 
 
 def global_shift(lab_orig: np.ndarray, lab_edit: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -94,7 +87,7 @@ def change_map(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.ndarr
     if opts.prefilter > 0:
         orig_small = cv2.GaussianBlur(orig_small, (0, 0), opts.prefilter)
         aligned_edit = cv2.GaussianBlur(aligned_edit, (0, 0), opts.prefilter)
-    lo, le = rgb_to_lab(orig_small), rgb_to_lab(aligned_edit)
+    lo, le = rgb_to_lab(orig_small[..., :3], dim=-1), rgb_to_lab(aligned_edit[..., :3], dim=-1)
     shift = global_shift(lo, le, valid)
     le -= shift.astype(np.float32)
     de = ciede2000(torch.from_numpy(lo), torch.from_numpy(le), dim=-1).numpy()

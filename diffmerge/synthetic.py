@@ -14,7 +14,7 @@ from typing import Tuple
 
 import numpy as np
 
-from ..blenders.resample import resize_hwc
+from ..imaging.resample import resize_hwc
 
 
 @dataclass

@@ -1,8 +1,28 @@
-"""ComfyUI node adapters, one module per technique; this file only collects their mappings."""
+"""ComfyUI node adapters: one file per family of the pure code, each a thin door into it.
 
-from . import color, context, edits, io16, latent, masks, memory, qa, routes, sana, seams, tiles
+| node file | family | nodes (menu ``TileStitch/<family>``) |
+|---|---|---|
+| ``tiles.py`` | ``tiling/`` plan, split, merge | Tile Split (+ list, around mask), Tile Merge (+ list), Tile Plan Info |
+| ``blenders.py`` | ``blenders/`` | Seam Merge |
+| ``latent.py`` | ``tiling/denoise.py``, ``tiling/cond_tiling.py`` | Latent Tile Split / Merge, Tiled Denoise |
+| ``correct.py`` | ``correct/`` | Global Context Encode, Tile Color Correct, Frequency Merge |
+| ``qa.py`` | ``qa/`` | Solar Curve Preview, Seam Report |
+| ``masks.py`` | ``masks/`` | Mask Refine Merge |
+| ``diffmerge.py`` | ``diffmerge/`` | Diff Merge |
+| ``sizing.py`` | ``tiling/sizing.py`` | Tile Size From Memory |
+| ``stream.py`` | ``tiling/stream.py`` | Streaming Tiled Upscale |
+| ``media.py`` | ``media/`` | Load Image 16-bit, Save Image 16-bit |
+| ``sana.py`` | ``sana/`` | the SANA nodes |
 
-_MODULES = (tiles, seams, context, color, latent, qa, edits, memory, masks, io16, sana)
+``common.py`` holds what every node shares (categories, checks, progress,
+the plan widgets, split and merge), ``models.py`` the adapters of ComfyUI's
+model objects, ``routes.py`` the HTTP route of the browser overlay. This
+file only collects the mappings.
+"""
+
+from . import blenders, correct, diffmerge, latent, masks, media, qa, routes, sana, sizing, stream, tiles
+
+_MODULES = (tiles, blenders, latent, correct, qa, masks, diffmerge, sizing, stream, media, sana)
 
 NODE_CLASS_MAPPINGS = {}
 NODE_DISPLAY_NAME_MAPPINGS = {}

@@ -1,4 +1,4 @@
-"""What every TileStitch node shares: type names, category, progress, input checks.
+"""What every TileStitch node shares: categories, type names, progress, input checks, the plan widgets, split and merge.
 
 ComfyUI modules are imported lazily inside functions, so this file (and
 every node file) imports without ComfyUI; the pure code never sees ComfyUI.
@@ -6,14 +6,29 @@ every node file) imports without ComfyUI; the pure code never sees ComfyUI.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 
-CATEGORY = "TileStitch"
+from ..blenders import blend, blender
+from ..imaging.resample import resize_mask
+from ..tiling import IMAGE, MASK, PLAN_MODES, TilePlan, extract_tiles, plan_tiles
+
+PACK = "TileStitch"
 TILE_PLAN = "TILE_PLAN"
 DEVICES = ("auto", "cpu")
 DEVICE_TOOLTIP = "auto: ComfyUI's compute device (the GPU when there is one). cpu: run on the CPU."
+Progress = Optional[Callable[[int, int], None]]
+
+#: menu families (``TileStitch/<family>``), in the order of the pipeline
+FAMILIES = ("tiles", "merge", "latent", "correct", "qa", "edit", "masks", "memory", "io", "sana")
+
+
+def category(family: str) -> str:
+    """The menu category of a node of ``family`` (one of ``FAMILIES``)."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown node family {family!r}")
+    return f"{PACK}/{family}"
 
 
 def compute_device(choice: str = "auto") -> torch.device:
@@ -32,7 +47,7 @@ def module_bytes(module: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
 
 
-def progress_hook(total: int) -> Optional[Callable[[int, int], None]]:
+def progress_hook(total: int) -> Progress:
     """A ``progress(done, total)`` callback for the pure code.
 
     In ComfyUI it advances the node's progress bar and raises ComfyUI's
@@ -53,7 +68,7 @@ def progress_hook(total: int) -> Optional[Callable[[int, int], None]]:
     return hook
 
 
-def text_progress(total: int, label: str) -> Optional[Callable[[int, int], None]]:
+def text_progress(total: int, label: str) -> Progress:
     """A ``progress(done, total)`` callback that writes ``label done/total`` on the running node.
 
     For loops inside another node's run (the tiled denoiser inside a
@@ -76,13 +91,39 @@ def text_progress(total: int, label: str) -> Optional[Callable[[int, int], None]
     return hook
 
 
+# -- input checks ----------------------------------------------------------
+FINITE_CHUNK = 1 << 20  # values per step of the NaN / Inf scan: stays in cache, no full-size temporary
+
+
+def _chunks(t: torch.Tensor):
+    """``t``'s values as 1-D chunks of at most ``FINITE_CHUNK``, without copying more than one row (broadcast dims read once)."""
+    for d in range(t.ndim):
+        if t.stride(d) == 0 and t.shape[d] > 1:
+            t = t.narrow(d, 0, 1)
+    if t.is_contiguous():
+        flat = t.reshape(-1)
+        for start in range(0, flat.numel(), FINITE_CHUNK):
+            yield flat[start : start + FINITE_CHUNK]
+    elif t.ndim > 1:
+        for sub in t:
+            yield from _chunks(sub)
+    else:
+        yield t
+
+
 def check_finite(t: torch.Tensor, name: str, per: str = "image") -> None:
-    """Raise a ValueError naming the input (and the first bad batch entry) if ``t`` has NaN or Inf."""
-    if bool(torch.isfinite(t).all()):
+    """Raise a ValueError naming the input (and the first bad batch entry) if ``t`` has NaN or Inf.
+
+    Streams over the tensor in cache-sized chunks (a chunk's sum is finite
+    when every value is, barring overflow, which an exact check then
+    settles), so it allocates nothing the size of the input.
+    """
+    if not t.is_floating_point() or t.numel() == 0:
         return
-    flat = t.reshape(t.shape[0], -1)
-    bad = int((~torch.isfinite(flat)).any(dim=1).nonzero()[0, 0])
-    kind = "NaN" if bool(torch.isnan(flat[bad]).any()) else "Inf"
+    if all(bool(torch.isfinite(part.sum())) or bool(torch.isfinite(part).all()) for part in _chunks(t)):
+        return
+    bad = next(i for i in range(t.shape[0]) if not all(bool(torch.isfinite(p).all()) for p in _chunks(t[i : i + 1])))
+    kind = "NaN" if any(bool(torch.isnan(p).any()) for p in _chunks(t[bad : bad + 1])) else "Inf"
     raise ValueError(f"{name} contains {kind} values ({per} {bad} of {t.shape[0]}); the node that produced it returned invalid pixels")
 
 
@@ -92,24 +133,53 @@ def check_image(t, name: str) -> torch.Tensor:
         raise ValueError(f"{name} must be an IMAGE tensor, got {type(t).__name__}")
     if t.ndim == 3:  # a single image without batch dimension
         t = t.unsqueeze(0)
-    if t.ndim != 4 or t.shape[-1] < 1 or t.shape[1] < 1 or t.shape[2] < 1:
-        raise ValueError(f"{name} must be an IMAGE of shape [batch, height, width, channels], got {tuple(t.shape)}")
+    if t.ndim != 4 or min(t.shape) < 1:
+        raise ValueError(f"{name} must be an IMAGE of shape [batch, height, width, channels] with no empty side, got {tuple(t.shape)}")
     if not t.is_floating_point():
         raise ValueError(f"{name} must be a float IMAGE, got {t.dtype}")
     return t
 
 
 def check_mask(t, name: str) -> torch.Tensor:
-    """A MASK is ``[B, H, W]`` (``[H, W]`` is accepted as a batch of one)."""
+    """A MASK is ``[B, H, W]`` (``[H, W]`` is accepted as a batch of one); float out."""
     if not isinstance(t, torch.Tensor):
         raise ValueError(f"{name} must be a MASK tensor, got {type(t).__name__}")
     if t.ndim == 2:
         t = t.unsqueeze(0)
     if t.ndim == 4 and t.shape[1] == 1:
         t = t[:, 0]
-    if t.ndim != 3:
-        raise ValueError(f"{name} must be a MASK of shape [batch, height, width], got {tuple(t.shape)}")
+    if t.ndim != 3 or min(t.shape) < 1:
+        raise ValueError(f"{name} must be a MASK of shape [batch, height, width] with no empty side, got {tuple(t.shape)}")
     return t.float() if not t.is_floating_point() else t
+
+
+def check_plan(plan) -> TilePlan:
+    if not isinstance(plan, TilePlan):
+        raise ValueError(f"plan must be a TILE_PLAN from a split node, got {type(plan).__name__}")
+    return plan
+
+
+def latent_samples(latent, name: str) -> torch.Tensor:
+    """A LATENT's ``samples`` ``[B, C, H, W]``, checked (a dict with a finite 4-D tensor), with errors naming ``name``."""
+    if not isinstance(latent, dict) or not isinstance(latent.get("samples"), torch.Tensor):
+        raise ValueError(f"{name} must be a LATENT (a dict with 'samples'), got {type(latent).__name__}")
+    s = latent["samples"]
+    if s.ndim != 4:
+        raise ValueError(f"{name} has samples of shape {tuple(s.shape)}; only image latents [batch, channels, height, width] can be tiled")
+    if min(s.shape) < 1:
+        raise ValueError(f"{name} has an empty dimension (samples of shape {tuple(s.shape)})")
+    check_finite(s, name)
+    return s
+
+
+def zeros_mask(batch: int, height: int, width: int) -> torch.Tensor:
+    """An all-zero MASK that takes no memory (a broadcast view)."""
+    return torch.zeros((1, 1, 1)).expand(batch, height, width)
+
+
+def is_zeros_mask(t: torch.Tensor) -> bool:
+    """Whether ``t`` is a ``zeros_mask`` view (nothing was given): it stays implicit downstream."""
+    return t.ndim == 3 and t.stride() == (0, 0, 0) and t.untyped_storage().nbytes() <= t.element_size() and not bool(t.flatten()[0])
 
 
 def fit_mask(mask: torch.Tensor, batch: int, height: int, width: int, name: str) -> torch.Tensor:
@@ -117,13 +187,70 @@ def fit_mask(mask: torch.Tensor, batch: int, height: int, width: int, name: str)
     mask = check_mask(mask, name)
     if mask.shape[0] not in (1, batch):
         raise ValueError(f"{name} has {mask.shape[0]} masks for {batch} images; give one mask or one per image")
-    if mask.shape[-2:] != (height, width):
-        mask = torch.nn.functional.interpolate(mask.unsqueeze(1), size=(height, width), mode="bilinear", align_corners=False)[:, 0]
+    check_finite(mask, name, per="mask")
+    mask = resize_mask(mask, height, width)
     if mask.shape[0] != batch:
         mask = mask.expand(batch, height, width)
     return mask.contiguous()
 
 
-def zeros_mask(batch: int, height: int, width: int) -> torch.Tensor:
-    """An all-zero MASK that takes no memory (a broadcast view)."""
-    return torch.zeros((1, 1, 1)).expand(batch, height, width)
+# -- the tile grid widgets, split and merge ----------------------------------------
+def plan_inputs(unit: str = "px", tile: int = 1024, overlap: int = 128, align: int = 8, max_size: int = 16384) -> Dict[str, tuple]:
+    """Widgets that describe a tile grid; shared by every split node (pixel or latent units)."""
+    return {
+        "mode": (list(PLAN_MODES), {"default": "tile_size", "tooltip": (
+            "tile_size: tiles of at most tile_width x tile_height. grid: exactly rows x cols tiles. "
+            "megapixels: the fewest tiles of at most max_megapixels each (for models trained near 1 MP).")}),
+        "tile_width": ("INT", {"default": tile, "min": 1, "max": max_size, "step": 1, "tooltip": (
+            f"Tile width in {unit} (mode tile_size). Rounded down to a multiple of align; a tile wider than "
+            "the image becomes one tile across.")}),
+        "tile_height": ("INT", {"default": tile, "min": 1, "max": max_size, "step": 1, "tooltip": (
+            f"Tile height in {unit} (mode tile_size). Rounded down to a multiple of align.")}),
+        "overlap": ("INT", {"default": overlap, "min": 0, "max": max_size - 1, "step": 1, "tooltip": (
+            f"Minimum overlap between neighbouring tiles in {unit}; the blend happens here. Tiles are spaced "
+            "evenly, so actual overlaps are this or slightly more. Must be smaller than the tile.")}),
+        "rows": ("INT", {"default": 2, "min": 1, "max": 256, "tooltip": "Number of tile rows (mode grid)."}),
+        "cols": ("INT", {"default": 2, "min": 1, "max": 256, "tooltip": "Number of tile columns (mode grid)."}),
+        "max_megapixels": ("FLOAT", {"default": 1.0, "min": 0.01, "max": 256.0, "step": 0.05, "tooltip": (
+            "Largest tile area in megapixels (mode megapixels); the grid with the fewest, squarest tiles is chosen.")}),
+        "align": ("INT", {"default": align, "min": 1, "max": 512, "tooltip": (
+            f"Tile sizes and starts are multiples of this ({unit}). Use 8 or 16 for VAEs and models that need "
+            "multiples; a multiple of 2 lets tiles resized by x1.5 map back exactly.")}),
+    }
+
+
+def plan_from_widgets(height: int, width: int, batch: int, **widgets) -> TilePlan:
+    """The plan the ``plan_inputs`` widgets ask for over ``batch`` images of ``height x width``."""
+    return plan_tiles(height, width, batch=batch, **widgets)
+
+
+def cut_tiles(image: torch.Tensor, plan: TilePlan, mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, TilePlan, torch.Tensor]:
+    """The split every split node shares: image (+ mask) -> (tiles, plan, mask tiles; an implicit zero view without a mask)."""
+    b, h, w, _ = image.shape
+    tiles = extract_tiles(image, plan, IMAGE, progress=progress_hook(plan.count))
+    if mask is None:
+        mask_tiles = zeros_mask(b * plan.count, plan.tile_height, plan.tile_width)
+    else:
+        mask_tiles = extract_tiles(fit_mask(mask, b, h, w, "mask"), plan, MASK)
+    return (tiles, plan, mask_tiles)
+
+
+def merge_tiles(tiles, plan, blend_method: str, mask_tiles=None, **options) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The merge every merge node shares: tiles (+ mask tiles) -> image, mask.
+
+    ``options`` go to the blender (band width, seam cutter ...); mask tiles
+    are joined with the same method and options but the centre-line cut. A
+    missing (or implicit all-zero) mask gives an implicit zero mask.
+    """
+    plan = check_plan(plan)
+    tiles = check_image(tiles, "tiles")
+    blender(blend_method)  # an unknown method is named before any work
+    check_finite(tiles, "tiles", per="tile")
+    image = blend(tiles, plan, blend_method, layout=IMAGE, progress=progress_hook(plan.count), **options)
+    out_h, out_w = image.shape[1], image.shape[2]
+    if mask_tiles is None or is_zeros_mask(mask_tiles):
+        return (image, zeros_mask(plan.batch, out_h, out_w))
+    mask_tiles = check_mask(mask_tiles, "mask_tiles")
+    mask_options = {k: v for k, v in options.items() if k != "cutter"}
+    mask = blend(mask_tiles.contiguous(), plan, blend_method, layout=MASK, **mask_options)
+    return (image, resize_mask(mask, out_h, out_w))

@@ -1,44 +1,30 @@
-"""Latent-space tiling: split / merge LATENT tiles, and a MODEL patch that denoises tile by tile."""
+"""Nodes of latent tiling (``tiling/denoise.py``, ``tiling/cond_tiling.py``): split / merge LATENT tiles, and a MODEL patch that denoises tile by tile."""
 
 from __future__ import annotations
 
-import logging
+from typing import Optional, Tuple
 
 import torch
 
-from ..blenders import BLENDERS
+from ..blenders import BLENDERS, blend_tooltip
 from ..blenders import blend as blend_tiles
-from ..blenders.global_context import GlobalContext
-from ..tiling import LATENT, MASK, extract_tiles, plan_tiles
+from ..correct.global_context import GlobalContext
+from ..imaging.resample import resize_planar
+from ..tiling import LATENT, MASK, TilePlan, extract_tiles
 from ..tiling.cond_tiling import ControlTiler, needs_single_tiles, tile_conds
-from ..tiling.denoise import GlobalGuidance, latent_plan, shifted_plan, tiled_predict
-from .common import CATEGORY, TILE_PLAN, check_finite, text_progress
-from .context import GLOBAL_CONTEXT
-from .tiles import BLEND_TOOLTIP, check_plan, plan_inputs
-
-log = logging.getLogger("tilestitch")
+from ..tiling.denoise import DENOISE_WINDOWS, GlobalGuidance, latent_plan, shifted_plan, tiled_predict
+from .common import TILE_PLAN, category, check_plan, latent_samples, plan_from_widgets, plan_inputs, text_progress
+from .correct import GLOBAL_CONTEXT
 
 SOURCE_BATCH_INDEX = "tilestitch_source_batch_index"
-DENOISE_WINDOWS = {"cosine": "cosine", "mixture_of_diffusers": "gaussian", "multidiffusion": "uniform"}
 
 
-def latent_samples(latent, name: str) -> torch.Tensor:
-    """A LATENT's ``samples`` ``[B, C, H, W]``, checked (a dict with a finite 4-D tensor), with errors naming ``name``."""
-    if not isinstance(latent, dict) or not isinstance(latent.get("samples"), torch.Tensor):
-        raise ValueError(f"{name} must be a LATENT (a dict with 'samples'), got {type(latent).__name__}")
-    s = latent["samples"]
-    if s.ndim != 4:
-        raise ValueError(f"{name} has samples of shape {tuple(s.shape)}; only image latents [batch, channels, height, width] can be tiled")
-    check_finite(s, name)
-    return s
-
-
-def _mask_planar(mask: torch.Tensor, batch: int, height: int, width: int):
+def _mask_planar(mask: torch.Tensor, batch: int, height: int, width: int) -> Tuple[torch.Tensor, int]:
     """A LATENT ``noise_mask`` as ``([batch, r*height, r*width], r)``: kept at an integer multiple of the latent size, else resized to it."""
     m = mask.reshape(-1, mask.shape[-2], mask.shape[-1]).float()
     r = m.shape[-2] // height
     if m.shape[-2] % height or m.shape[-1] % width or r != m.shape[-1] // width or r < 1:
-        m = torch.nn.functional.interpolate(m.unsqueeze(1), size=(height, width), mode="bilinear", align_corners=False)[:, 0]
+        m = resize_planar(m.unsqueeze(1), height, width)[:, 0]
         r = 1
     if m.shape[0] != batch:
         m = m.repeat(-(-batch // m.shape[0]), 1, 1)[:batch]
@@ -50,7 +36,7 @@ class LatentSplit:
         "Cut a LATENT into overlapping latent tiles (one batch) and a TILE_PLAN, e.g. to sample each tile at the "
         "model's native size and merge them back with Latent Tile Merge. noise_mask and batch_index follow the tiles."
     )
-    CATEGORY = CATEGORY
+    CATEGORY = category("latent")
     FUNCTION = "split"
     RETURN_TYPES = ("LATENT", TILE_PLAN)
     RETURN_NAMES = ("tiles", "plan")
@@ -66,11 +52,12 @@ class LatentSplit:
             **plan_inputs(unit="latent px", tile=128, overlap=32, align=2, max_size=8192),
         }}
 
-    def split(self, samples, mode, tile_width, tile_height, overlap, rows, cols, max_megapixels, align):
+    def split(self, samples: dict, mode: str, tile_width: int, tile_height: int, overlap: int, rows: int, cols: int,
+              max_megapixels: float, align: int) -> Tuple[dict, TilePlan]:
         s = latent_samples(samples, "samples")
         b, _, h, w = s.shape
-        plan = plan_tiles(h, w, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
-                          rows=rows, cols=cols, max_megapixels=max_megapixels, align=align, batch=b)
+        plan = plan_from_widgets(h, w, b, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
+                                 rows=rows, cols=cols, max_megapixels=max_megapixels, align=align)
         out = {k: v for k, v in samples.items() if k not in ("samples", "noise_mask", "batch_index")}
         out["samples"] = extract_tiles(s, plan, LATENT)
         if "noise_mask" in samples:
@@ -85,7 +72,7 @@ class LatentSplit:
 
 class LatentMerge:
     DESCRIPTION = "Join latent tiles back into one LATENT with the same blenders as the pixel path (before one VAE decode)."
-    CATEGORY = CATEGORY
+    CATEGORY = category("latent")
     FUNCTION = "merge"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("samples",)
@@ -96,10 +83,10 @@ class LatentMerge:
         return {"required": {
             "tiles": ("LATENT", {"tooltip": "The latent tiles, in the order Latent Tile Split produced them."}),
             "plan": (TILE_PLAN, {"tooltip": "The plan from Latent Tile Split."}),
-            "blend": (list(BLENDERS), {"default": "cosine", "tooltip": BLEND_TOOLTIP}),
+            "blend": (list(BLENDERS), {"default": "cosine", "tooltip": blend_tooltip()}),
         }}
 
-    def merge(self, tiles, plan, blend):
+    def merge(self, tiles: dict, plan: TilePlan, blend: str) -> Tuple[dict]:
         plan = check_plan(plan)
         s = latent_samples(tiles, "tiles")
         out = {k: v for k, v in tiles.items() if k not in ("samples", "noise_mask", "batch_index", SOURCE_BATCH_INDEX)}
@@ -168,7 +155,7 @@ class TiledDenoise:
         "sampler (KSampler, SamplerCustomAdvanced). Conditioning follows each tile: c_concat and masks are "
         "cropped, FLUX Kontext reference latents are cropped to the tile, ControlNet hints are cropped per tile."
     )
-    CATEGORY = CATEGORY
+    CATEGORY = category("latent")
     FUNCTION = "patch"
     RETURN_TYPES = ("MODEL",)
     RETURN_NAMES = ("model",)
@@ -207,8 +194,9 @@ class TiledDenoise:
             },
         }
 
-    def patch(self, model, tile_width, tile_height, overlap, tile_batch_size, blend, shift, reference_latents, edge_margin,
-              context=None, adain_strength=0.0, skip_residual=0.0):
+    def patch(self, model, tile_width: int, tile_height: int, overlap: int, tile_batch_size: int, blend: str, shift: bool,
+              reference_latents: str, edge_margin: int, context: Optional[GlobalContext] = None, adain_strength: float = 0.0,
+              skip_residual: float = 0.0) -> Tuple[object]:
         import comfy.patcher_extension
 
         align = model_patch_size(model)
@@ -239,5 +227,5 @@ NODE_CLASS_MAPPINGS = {
 NODE_DISPLAY_NAME_MAPPINGS = {
     "TileStitchLatentSplit": "Latent Tile Split",
     "TileStitchLatentMerge": "Latent Tile Merge",
-    "TileStitchTiledDenoise": "Tiled Denoise (model patch)",
+    "TileStitchTiledDenoise": "Tiled Denoise",
 }

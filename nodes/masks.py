@@ -1,10 +1,14 @@
-"""Mask nodes: a coarse (low-resolution) segmentation refined by per-tile segmentations."""
+"""Nodes of ``masks/``: a coarse (low-resolution) segmentation refined by per-tile segmentations."""
 
 from __future__ import annotations
 
-from ..blenders.mask_refine import refine_mask
-from .common import CATEGORY, TILE_PLAN, check_mask
-from .tiles import check_plan
+from typing import Tuple
+
+import torch
+
+from ..masks.refine import refine_mask
+from ..tiling.plan import TilePlan
+from .common import TILE_PLAN, category, check_finite, check_mask, check_plan
 
 
 class MaskRefineMerge:
@@ -15,7 +19,7 @@ class MaskRefineMerge:
         "segmentation run on full-resolution tiles (sharp outlines, no context): the coarse mask is kept where it "
         "is certain, the tiles' mask (joined seamlessly) is used in a band around the outlines."
     )
-    CATEGORY = CATEGORY
+    CATEGORY = category("masks")
     FUNCTION = "merge"
     RETURN_TYPES = ("MASK",)
     RETURN_NAMES = ("mask",)
@@ -38,7 +42,8 @@ class MaskRefineMerge:
             },
         }
 
-    def merge(self, coarse_mask, mask_tiles, plan, band, low, high):
+    def merge(self, coarse_mask: torch.Tensor, mask_tiles: torch.Tensor, plan: TilePlan, band: int, low: float,
+              high: float) -> Tuple[torch.Tensor]:
         plan = check_plan(plan)
         coarse = check_mask(coarse_mask, "coarse_mask")
         tiles = check_mask(mask_tiles, "mask_tiles")

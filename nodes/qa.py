@@ -1,16 +1,16 @@
-"""Seam QA nodes: solar-curve preview and the seam report (heatmap, JSON, worst seams)."""
+"""Nodes of ``qa/``: solar-curve preview and the seam report (heatmap, JSON, worst seams)."""
 
 from __future__ import annotations
 
+from typing import Optional, Tuple
+
 import torch
 
-from ..blenders.resample import resize_image
-from ..blenders.seam_report import DEFAULT_DELTA_E, DEFAULT_Z, report_json, seam_heatmap, seam_report
-from ..blenders.solar import SHAPES, solarize
-from .common import CATEGORY, TILE_PLAN, check_finite, check_image, progress_hook
-from .tiles import check_plan
-
-QA_CATEGORY = CATEGORY + "/QA"
+from ..imaging.resample import resize_image
+from ..qa.seam_report import DEFAULT_DELTA_E, DEFAULT_Z, report_json, seam_heatmap, seam_report
+from ..qa.solar import SHAPES, solarize
+from ..tiling.plan import TilePlan
+from .common import TILE_PLAN, category, check_finite, check_image, check_plan, progress_hook
 
 
 class SolarPreview:
@@ -18,7 +18,7 @@ class SolarPreview:
         "Solar-curve preview: fold the lightness (L*) many times so smooth gradients turn into contour bands and "
         "any 1/255 step, seam or banding breaks them visibly. Applied to L* only (no false colour)."
     )
-    CATEGORY = QA_CATEGORY
+    CATEGORY = category("qa")
     FUNCTION = "preview"
     RETURN_TYPES = ("IMAGE", "MASK")
     RETURN_NAMES = ("preview", "solar_channel")
@@ -40,7 +40,7 @@ class SolarPreview:
             "keep_colour": ("BOOLEAN", {"default": False, "tooltip": "Keep the image's a*/b* colour on the curved lightness (off: neutral grey)."}),
         }}
 
-    def preview(self, image, shape, cycles, keep_colour):
+    def preview(self, image: torch.Tensor, shape: str, cycles: int, keep_colour: bool) -> Tuple[torch.Tensor, torch.Tensor]:
         image = check_image(image, "image")
         check_finite(image, "image")
         return solarize(image, shape, cycles, keep_colour)
@@ -52,7 +52,7 @@ class SeamReport:
         "colour jump either side (CIEDE2000). Paints a heatmap (green = invisible, yellow = at the threshold, red = "
         "visible), lists the worst seams on the node and returns the full report as JSON for headless use."
     )
-    CATEGORY = QA_CATEGORY
+    CATEGORY = category("qa")
     FUNCTION = "report"
     OUTPUT_NODE = True
     RETURN_TYPES = ("IMAGE", "STRING", "STRING", "INT")
@@ -85,7 +85,8 @@ class SeamReport:
             },
         }
 
-    def report(self, image, plan, z_threshold, delta_e_threshold, worst_count, reference=None):
+    def report(self, image: torch.Tensor, plan: TilePlan, z_threshold: float, delta_e_threshold: float, worst_count: int,
+               reference: Optional[torch.Tensor] = None) -> dict:
         image = check_image(image, "image")
         check_finite(image, "image")
         plan = check_plan(plan)

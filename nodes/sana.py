@@ -16,13 +16,12 @@ import torch
 from ..sana import TILING_MODES, decode_latent, encode_image, encode_prompt, find_sana_folders, load_sana, sample_tiled
 from ..sana.models import DTYPES, WHERE_TO_GET, SanaModels
 from ..sana.prompt import SanaPrompt
-from .common import CATEGORY, DEVICE_TOOLTIP, DEVICES, check_image, compute_device, module_bytes, progress_hook
-from .latent import DENOISE_WINDOWS, latent_samples
+from ..tiling.denoise import DENOISE_WINDOWS
+from .common import DEVICE_TOOLTIP, DEVICES, category, check_image, compute_device, latent_samples, module_bytes, progress_hook
 
 SANA_MODEL = "SANA_MODEL"
 SANA_CONDITIONING = "SANA_CONDITIONING"
 SANA_KEY = "tilestitch_sana"
-SANA_CATEGORY = f"{CATEGORY}/SANA"
 TILING_TOOLTIP = (
     "dc_ae: diffusers' own DC-AE tiling (tiles every tile_size - overlap px, linear blends; all tiles held on the "
     "device). stream: the pack's streaming (a batch of tiles at a time on the device, cosine partition of unity, "
@@ -56,7 +55,7 @@ def _make_room(device: torch.device, module: torch.nn.Module) -> None:
 
 def _check_models(sana) -> SanaModels:
     if not isinstance(sana, SanaModels):
-        raise ValueError(f"sana must come from Load SANA (diffusers), got {type(sana).__name__}")
+        raise ValueError(f"sana must come from Load SANA Model, got {type(sana).__name__}")
     return sana
 
 
@@ -82,7 +81,7 @@ class SanaLoader:
         "Load a SANA model from a diffusers-format folder in models/diffusers/ (transformer, DC-AE VAE, Gemma 2 text "
         "encoder, tokenizer, scheduler), from local files only: nothing is downloaded."
     )
-    CATEGORY = SANA_CATEGORY
+    CATEGORY = category("sana")
     FUNCTION = "load"
     RETURN_TYPES = (SANA_MODEL,)
     RETURN_NAMES = ("sana",)
@@ -122,7 +121,7 @@ class SanaLoader:
 
 class SanaTextEncode:
     DESCRIPTION = "Encode a prompt and a negative prompt with SANA's Gemma 2 text encoder."
-    CATEGORY = SANA_CATEGORY
+    CATEGORY = category("sana")
     FUNCTION = "encode"
     RETURN_TYPES = (SANA_CONDITIONING,)
     RETURN_NAMES = ("conditioning",)
@@ -131,7 +130,7 @@ class SanaTextEncode:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "sana": (SANA_MODEL, {"tooltip": "From Load SANA (diffusers)."}),
+            "sana": (SANA_MODEL, {"tooltip": "From Load SANA Model."}),
             "prompt": ("STRING", {"multiline": True, "default": "", "tooltip": "What the picture shows; every tile gets the whole prompt, so describe textures and materials rather than composition."}),
             "negative_prompt": ("STRING", {"multiline": True, "default": "", "tooltip": "What to steer away from (used when cfg > 1)."}),
             "complex_instruction": ("BOOLEAN", {"default": True, "tooltip": "Prepend SANA's own prompt-enhancing instruction to the prompt, as the release's pipeline does."}),
@@ -146,7 +145,7 @@ class SanaTextEncode:
 
 class SanaVAEEncode:
     DESCRIPTION = "Encode an image of any size with SANA's DC-AE (32x down, 32 channels), tiled; sizes that are not a multiple of 32 are padded and cropped back on decode."
-    CATEGORY = SANA_CATEGORY
+    CATEGORY = category("sana")
     FUNCTION = "encode"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("samples",)
@@ -155,7 +154,7 @@ class SanaVAEEncode:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "sana": (SANA_MODEL, {"tooltip": "From Load SANA (diffusers)."}),
+            "sana": (SANA_MODEL, {"tooltip": "From Load SANA Model."}),
             "image": ("IMAGE", {"tooltip": "The picture to refine (e.g. the original upscaled to the target size)."}),
             **_tiling_inputs(),
         }}
@@ -172,7 +171,7 @@ class SanaVAEEncode:
 
 class SanaVAEDecode:
     DESCRIPTION = "Decode a SANA latent with the DC-AE, tiled, back to the size it was encoded from."
-    CATEGORY = SANA_CATEGORY
+    CATEGORY = category("sana")
     FUNCTION = "decode"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("image",)
@@ -181,7 +180,7 @@ class SanaVAEDecode:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "sana": (SANA_MODEL, {"tooltip": "From Load SANA (diffusers)."}),
+            "sana": (SANA_MODEL, {"tooltip": "From Load SANA Model."}),
             "samples": ("LATENT", {"tooltip": "A SANA latent (SANA VAE Encode or SANA Tiled Sampler)."}),
             **_tiling_inputs(),
         }}
@@ -202,7 +201,7 @@ class SanaTiledSampler:
         "clean-image predictions (cosine, Mixture of Diffusers or MultiDiffusion weights) and takes one flow-matching "
         "Euler step on the whole latent. denoise < 1 refines the input (img2img); 1 generates from noise."
     )
-    CATEGORY = SANA_CATEGORY
+    CATEGORY = category("sana")
     FUNCTION = "sample"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("samples",)
@@ -211,7 +210,7 @@ class SanaTiledSampler:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "sana": (SANA_MODEL, {"tooltip": "From Load SANA (diffusers)."}),
+            "sana": (SANA_MODEL, {"tooltip": "From Load SANA Model."}),
             "conditioning": (SANA_CONDITIONING, {"tooltip": "From SANA Text Encode."}),
             "samples": ("LATENT", {"tooltip": "The SANA latent to refine (SANA VAE Encode)."}),
             "seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF, "control_after_generate": True, "tooltip": "Noise seed (CPU generator: the same on every device)."}),
@@ -250,9 +249,9 @@ NODE_CLASS_MAPPINGS = {
     "TileStitchSanaTiledSampler": SanaTiledSampler,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
-    "TileStitchSanaLoader": "Load SANA (diffusers)",
+    "TileStitchSanaLoader": "Load SANA Model",
     "TileStitchSanaTextEncode": "SANA Text Encode",
-    "TileStitchSanaVAEEncode": "SANA VAE Encode (tiled)",
-    "TileStitchSanaVAEDecode": "SANA VAE Decode (tiled)",
+    "TileStitchSanaVAEEncode": "SANA VAE Encode",
+    "TileStitchSanaVAEDecode": "SANA VAE Decode",
     "TileStitchSanaTiledSampler": "SANA Tiled Sampler",
 }

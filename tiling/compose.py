@@ -71,26 +71,15 @@ def axis_segments(grid: AxisGrid, weights: Sequence[np.ndarray]) -> Tuple[Segmen
     return tuple(segments)
 
 
-def fit_plan_to_tiles(plan: TilePlan, tiles: torch.Tensor, layout: Layout, what: str = "tiles") -> TilePlan:
-    """The plan in the coordinates of ``tiles``, checking their count and size.
-
-    Processed tiles may come back resized (an x2 / x4 upscaler): the scale is
-    read from the tile size and must map every tile box onto whole pixels.
-    """
+def plan_for_tiles(plan: TilePlan, tiles: torch.Tensor, layout: Layout, what: str = "tiles") -> TilePlan:
+    """``plan.for_tiles`` for a tile batch in ``layout`` (its count and tile size checked)."""
     layout.check(tiles, what)
-    n = tiles.shape[0]
-    if n != plan.batch * plan.count:
-        per = f"{plan.count} tiles x batch {plan.batch}" if plan.batch > 1 else f"{plan.count} tiles"
-        raise ValueError(f"got {n} {what} but the tile plan has {per} = {plan.batch * plan.count}")
-    th, tw = layout.size(tiles)
-    try:
-        return plan.for_tile_size(th, tw)
-    except ValueError as e:
-        sy, sx = plan.scale_for_tiles(th, tw)
-        raise ValueError(
-            f"{what} are {tw} x {th} px for a plan of {plan.tile_width} x {plan.tile_height} px tiles "
-            f"(scale {float(sx):g} x {float(sy):g}): {e}"
-        ) from None
+    return plan.for_tiles(tiles.shape[0], *layout.size(tiles), what)
+
+
+def scale_margin(margin: int, plan: TilePlan, scaled: TilePlan) -> int:
+    """A margin in ``plan``'s pixels in the pixels of ``scaled`` (the same grid for resized tiles)."""
+    return round(margin * scaled.tile_width / plan.tile_width) if margin else 0
 
 
 def row_weight_tensor(w: np.ndarray, dtype: torch.dtype, device=None) -> torch.Tensor:
@@ -141,16 +130,17 @@ def compose(
     Args:
         tiles: ``[plan.batch * plan.count, ...]`` in ``layout``, image-major,
             each ``plan.tile_height x plan.tile_width`` (call
-            ``fit_plan_to_tiles`` first for resized tiles).
+            or resized by a constant factor (``TilePlan.for_tile_size``).
         window: one of ``tiling.windows.WINDOWS``.
-        margin: px at each tile's interior edges that get no weight (``tiling.windows``).
+        margin: plan px at each tile's interior edges that get no weight (``tiling.windows``), scaled with the tiles.
         out: optional preallocated output ``[plan.batch, ...]`` (same dtype/device).
         progress: ``progress(done_tiles, total_tiles)`` after each row of tiles.
 
     Returns:
         ``[plan.batch, ...]`` of ``plan.height x plan.width``, dtype of ``tiles``.
     """
-    plan = fit_plan_to_tiles(plan, tiles, layout)
+    scaled = plan_for_tiles(plan, tiles, layout)
+    margin, plan = scale_margin(margin, plan, scaled), scaled
     if not tiles.is_contiguous():
         tiles = tiles.contiguous()
     shape = layout.with_size(tiles, plan.height, plan.width)

@@ -35,13 +35,15 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Union
 
 import torch
-import torch.nn.functional as F
 
+from ..imaging.resample import resize_planar
 from .axis import AxisGrid
 from .compose import compose
 from .layout import LATENT
 from .plan import Tile, TilePlan, plan_by_tile_size
 
+#: the blend names Tiled Denoise and the SANA sampler offer -> ``tiling.windows`` kinds
+DENOISE_WINDOWS = {"cosine": "cosine", "mixture_of_diffusers": "gaussian", "multidiffusion": "uniform"}
 Predict = Callable[[torch.Tensor, List[Tile]], Union[torch.Tensor, Sequence[torch.Tensor]]]
 Progress = Optional[Callable[[int, int], None]]
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
@@ -97,7 +99,7 @@ def adain_towards(x0: torch.Tensor, reference: torch.Tensor, strength: float) ->
     """
     if strength <= 0:
         return x0
-    small = F.adaptive_avg_pool2d(x0, reference.shape[-2:])
+    small = resize_planar(x0, *reference.shape[-2:], "area")
     mu_x, sd_x = small.mean(dim=(2, 3), keepdim=True), small.std(dim=(2, 3), keepdim=True)
     mu_r, sd_r = reference.mean(dim=(2, 3), keepdim=True), reference.std(dim=(2, 3), keepdim=True)
     ratio = (sd_r / sd_x.clamp(min=1e-5)).clamp(0.5, 2.0)
@@ -183,6 +185,6 @@ def tiled_predict(
     merged = [compose(buf.view(b * n, *buf.shape[2:]), plan.with_batch(b), window, margin=margin, layout=LATENT) for buf in buffers]
     if guidance is not None and guidance.skip_residual > 0 and pull > 0:
         w = guidance.skip_residual * pull
-        up = F.interpolate(guidance.latent.to(merged[0]), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        up = resize_planar(guidance.latent.to(merged[0]), *x.shape[-2:])
         merged = [m.lerp_(up.expand_as(m), w) for m in merged]
     return merged[0] if single else merged

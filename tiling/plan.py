@@ -169,14 +169,49 @@ class TilePlan:
         """Scale factors implied by processed tiles of ``tile_height x tile_width``."""
         return Fraction(tile_height, self.tile_height), Fraction(tile_width, self.tile_width)
 
-    def for_tile_size(self, tile_height: int, tile_width: int) -> "TilePlan":
+    def for_tile_size(self, tile_height: int, tile_width: int, what: str = "tiles") -> "TilePlan":
         """This plan in the coordinates of tiles that came back ``tile_height x tile_width`` (itself if unchanged).
 
-        Raises ValueError (from ``scaled``) when the implied scale does not map every box onto whole pixels.
+        Processed tiles may be resized (an x2 / x4 upscaler): the scale is read
+        from their size and must map every tile box onto whole pixels, else a
+        ValueError names ``what`` and the scale.
         """
         if (tile_height, tile_width) == (self.tile_height, self.tile_width):
             return self
-        return self.scaled(*self.scale_for_tiles(tile_height, tile_width))
+        sy, sx = self.scale_for_tiles(tile_height, tile_width)
+        try:
+            return self.scaled(sy, sx)
+        except ValueError as e:
+            raise ValueError(
+                f"{what} are {tile_width} x {tile_height} px for a plan of {self.tile_width} x {self.tile_height} px "
+                f"tiles (scale {float(sx):g} x {float(sy):g}): {e}"
+            ) from None
+
+    def for_tiles(self, count: int, tile_height: int, tile_width: int, what: str = "tiles") -> "TilePlan":
+        """``for_tile_size`` after checking that ``count`` tiles are what this plan cut (``batch * count``)."""
+        if count != self.batch * self.count:
+            per = f"{self.count} tiles x batch {self.batch}" if self.batch > 1 else f"{self.count} tiles"
+            raise ValueError(f"got {count} {what} but the tile plan has {per} = {self.batch * self.count}")
+        return self.for_tile_size(tile_height, tile_width, what)
+
+    def for_image_size(self, height: int, width: int, what: str = "the image") -> "TilePlan":
+        """This plan over an image of ``height x width`` (itself if unchanged): the source size times a whole-pixel scale.
+
+        An image merged from this plan's tiles (e.g. after x4) gives the plan
+        in its pixels; a latent plan gives the plan over the decoded image.
+        Any other size raises a ValueError naming ``what``.
+        """
+        if (height, width) == (self.height, self.width):
+            return self
+        sy, sx = Fraction(height, self.height), Fraction(width, self.width)
+        try:
+            return self.scaled(sy, sx)
+        except ValueError:
+            raise ValueError(
+                f"{what} is {width} x {height} px but the tile plan is for {self.width} x {self.height} px, and "
+                f"{float(sx):g} x {float(sy):g} does not map its tiles onto whole pixels: connect the image made "
+                f"from this plan's tiles (or the plan that cut this image)"
+            ) from None
 
     def with_batch(self, batch: int) -> "TilePlan":
         return TilePlan(self.rows_axis, self.cols_axis, self.overlap, self.align, batch)

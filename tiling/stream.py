@@ -18,7 +18,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import torch
 
-from .compose import column_weight_tensor, row_weight_tensor
+from .compose import column_weight_tensor, row_weight_tensor, scale_margin
 from .layout import IMAGE
 from .plan import Tile, TilePlan
 from .windows import DEFAULT_GAUSSIAN_SIGMA, axis_weights
@@ -88,7 +88,8 @@ def stream_tiles(
                 got = tuple(result.shape) if isinstance(result, torch.Tensor) else type(result).__name__
                 raise ValueError(f"the model returned {got} for a batch of {len(chunk)} tiles; expected [{len(chunk)}, H, W, C]")
             if out is None:
-                out_plan = _scaled_plan(plan, *IMAGE.size(result))
+                out_plan = plan.for_tile_size(*IMAGE.size(result), what="the model's output tiles")
+                margin = scale_margin(margin, plan, out_plan)
                 dtype = out_dtype or result.dtype
                 out = torch.zeros((plan.batch, out_plan.height, out_plan.width, result.shape[-1]), dtype=dtype, device=images.device)
                 wy = [row_weight_tensor(w, dtype) for w in axis_weights(out_plan.rows_axis, window, sigma, margin)]
@@ -107,9 +108,3 @@ def stream_tiles(
             del result
     return out
 
-
-def _scaled_plan(plan: TilePlan, th: int, tw: int) -> TilePlan:
-    try:
-        return plan.for_tile_size(th, tw)
-    except ValueError as e:
-        raise ValueError(f"the model turned {plan.tile_width} x {plan.tile_height} px tiles into {tw} x {th} px: {e}") from None

@@ -15,12 +15,13 @@ import argparse
 import json
 import sys
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from import_pack import ROOT, import_pack, shared_dir  # noqa: E402
+from workflow_model import Spec  # noqa: E402
+from workflow_specs import SPECS  # noqa: E402
 
 pack = import_pack()
 from tilestitch.graph import load_object_info, merged_object_info, pack_object_info, ui_to_api, widget_layout  # noqa: E402
@@ -42,29 +43,6 @@ def all_object_info() -> Dict[str, Any]:
         load_object_info(str(core_object_info_path())),
         pack_object_info(pack.NODE_CLASS_MAPPINGS, pack.NODE_DISPLAY_NAME_MAPPINGS),
     )
-
-
-@dataclass
-class N:
-    """A node of a spec: ``widgets`` by input name (defaults fill the rest)."""
-
-    id: int
-    cls: str
-    widgets: Dict[str, Any] = field(default_factory=dict)
-    title: Optional[str] = None
-    pos: Tuple[int, int] = (0, 0)
-    size: Tuple[int, int] = (320, 120)
-    models: List[Dict[str, str]] = field(default_factory=list)
-    color: Optional[str] = None
-
-
-@dataclass
-class Spec:
-    name: str
-    description: str
-    nodes: List[N]
-    links: List[Tuple[int, str, int, str]]  # (from id, output name, to id, input name)
-    notes: List[Tuple[str, Tuple[int, int], Tuple[int, int]]] = field(default_factory=list)
 
 
 def _default(typ, opts):
@@ -180,7 +158,6 @@ def outputs_for(spec: Spec, info) -> Dict[Path, str]:
 
 
 def main(argv=None) -> int:
-    from workflow_specs import SPECS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="do not write; exit 1 if any file is out of date")

@@ -1,6 +1,6 @@
 """The shipped example workflows, as compact specs (see build_workflows.py)."""
 
-from build_workflows import N, Spec
+from workflow_model import N, Spec
 
 REALESRGAN_X4 = {
     "name": "RealESRGAN_x4plus.pth",

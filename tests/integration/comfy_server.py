@@ -21,7 +21,7 @@ from typing import Dict, Optional, Tuple
 
 from import_pack import ROOT
 
-PACK_IMPORTS = ("cv2", "pywt", "scipy", "kornia", "diffusers", "safetensors", "spandrel")
+PACK_IMPORTS = ("cv2", "numba", "pywt", "scipy", "diffusers", "safetensors", "spandrel")
 
 
 def find_comfyui() -> Tuple[Optional[Path], Optional[Path], str]:

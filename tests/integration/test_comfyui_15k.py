@@ -1,5 +1,5 @@
 """15k-px nodes inside a real ComfyUI: 16-bit load -> split/merge -> 16-bit save is bit-exact with its
-ICC profile; Tile Size From Memory feeds Tiled Upscale (streaming) with the real Real-ESRGAN model."""
+ICC profile; Tile Size From Memory feeds Streaming Tiled Upscale with the real Real-ESRGAN model."""
 
 import subprocess
 from pathlib import Path

@@ -42,7 +42,7 @@ def test_client_runs_the_colour_corrected_poisson_upscale_workflow(comfy, tmp_pa
     # the seams, located by the same planner the split node used, scored on the result against the untiled run
     import torch
 
-    from tilestitch.blenders.seam_report import seam_report
+    from tilestitch.qa.seam_report import seam_report
     from tilestitch.tiling import plan_tiles
 
     plan = plan_tiles(512, 768, mode="tile_size", tile_width=256, tile_height=256, overlap=64, align=8)

@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from tilestitch.media import ImageMeta, read_image_meta, write_image
-from tilestitch.nodes.io16 import LoadImage16, SaveImage16
+from tilestitch.nodes.media import LoadImage16, SaveImage16
 from tilestitch.nodes.masks import MaskRefineMerge
-from tilestitch.nodes.memory import TiledUpscaleStream, TileSizeFromMemory
+from tilestitch.nodes.sizing import TileSizeFromMemory
+from tilestitch.nodes.stream import TiledUpscaleStream
 from tilestitch.nodes.tiles import TileMerge, TileSplit, TileSplitAroundMask
 from tilestitch.tiling import extract_tiles
-from tilestitch.tiling.budget import cpu_peak_supported
+from tilestitch.tiling.sizing import cpu_peak_supported
 
 from support import srgb_icc_profile
 
@@ -61,15 +62,15 @@ def test_tile_size_from_memory_fits_the_budget_and_the_model_multiple(monkeypatc
     ok, why = cpu_peak_supported()
     if not ok:
         pytest.skip(why)
-    import tilestitch.nodes.memory as memory
+    import tilestitch.nodes.sizing as sizing
 
-    monkeypatch.setattr(memory, "_free_bytes", lambda device: 600 * 2 ** 20)
+    monkeypatch.setattr(sizing, "free_bytes", lambda device: 600 * 2 ** 20)
     tile, batch, report = TileSizeFromMemory().choose(FakeUpscaleModel(), "cpu", 0.25, 4096, 64, 6, 64, 64,
                                                        image=torch.rand(1, 3000, 3000, 3), overlap=64)
     assert tile % 12 == 0  # lcm(align 6, the model's multiple 4)
     assert 64 <= tile <= 4096 and 1 <= batch <= 64
     assert "predicted peak" in report and "Probes" in report
-    monkeypatch.setattr(memory, "_free_bytes", lambda device: 2 ** 20)
+    monkeypatch.setattr(sizing, "free_bytes", lambda device: 2 ** 20)
     with pytest.raises(ValueError, match="not even"):
         TileSizeFromMemory().choose(FakeUpscaleModel(), "cpu", 0.25, 1024, 64, 8, 16, 64)
     with pytest.raises(ValueError, match="UPSCALE_MODEL"):

@@ -6,8 +6,7 @@ import re
 import pytest
 import torch
 
-from tilestitch.nodes.color import TileColorCorrect
-from tilestitch.nodes.context import GlobalContextEncode
+from tilestitch.nodes.correct import GlobalContextEncode, TileColorCorrect
 from tilestitch.nodes.tiles import TileMerge, TileSplit
 
 from support import load_photo

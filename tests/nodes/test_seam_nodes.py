@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from tilestitch.blenders.resample import resize_image
-from tilestitch.nodes.seams import FrequencyMerge, SeamMerge
+from tilestitch.imaging.resample import resize_image
+from tilestitch.nodes.blenders import SeamMerge
+from tilestitch.nodes.correct import FrequencyMerge
 from tilestitch.nodes.tiles import TileSplit
 
 from support import load_photo
@@ -33,7 +34,7 @@ def test_seam_merge_reports_seams_forced_through_the_protect_mask():
     _, _, report = SeamMerge().merge(tiles, plan, "poisson", "optimal", 16, protect_mask=protect)
     assert "had to cross protected pixels" in report
     _, _, report = SeamMerge().merge(tiles, plan, "poisson", "optimal", 16)
-    assert "protected" not in report and "16 px" in report
+    assert "protected" not in report and "16 source px" in report
 
 
 def test_frequency_merge_node():

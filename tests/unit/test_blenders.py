@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from tilestitch.blenders import BLENDERS, blend
 from tilestitch.blenders.bands import seam_bands
-from tilestitch.blenders.seam_metrics import seam_scores
+from tilestitch.qa.seam_metrics import seam_scores
 from tilestitch.tiling import LATENT, MASK, compose, extract_tiles, plan_by_tile_size
 
 from support import load_photo

@@ -1,9 +1,10 @@
 """Colour conversions and CIEDE2000."""
 
+import numpy as np
 import pytest
 import torch
 
-from tilestitch.blenders.color import ciede2000, lab_to_rgb, rgb_to_lab
+from tilestitch.imaging.color import ciede2000, lab_to_rgb, rgb_to_lab
 
 # Sharma, Wu & Dalal (2005), Table 1: (L1, a1, b1), (L2, a2, b2), dE00
 SHARMA = [
@@ -49,3 +50,41 @@ def test_lab_round_trip_and_reference_values():
     red = rgb_to_lab(torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1)).flatten()
     torch.testing.assert_close(red, torch.tensor([53.24, 80.09, 67.20]), atol=0.02, rtol=0)
     assert float(ciede2000(rgb_to_lab(rgb), rgb_to_lab(rgb)).abs().max()) == pytest.approx(0.0, abs=1e-6)
+
+
+def _cube(n: int = 40) -> torch.Tensor:
+    """Every combination of ``n`` levels per channel, channels last ``[n, n*n, 3]``, edges and darks included."""
+    g = torch.linspace(0, 1, n)
+    return torch.stack(torch.meshgrid(g, g, g, indexing="ij"), -1).reshape(n, n * n, 3)
+
+
+def test_fused_cpu_conversion_matches_the_formulas():
+    """The float32 CPU pass (tables in the square-root domain) against the same formulas in float64, and kornia."""
+    import kornia.color
+
+    rgb = _cube()
+    fast = rgb_to_lab(rgb, dim=-1)
+    exact = rgb_to_lab(rgb.double(), dim=-1)
+    torch.testing.assert_close(fast.double(), exact, atol=1e-3, rtol=0)
+    ref = kornia.color.rgb_to_lab(rgb.double().permute(2, 0, 1)[None])[0].permute(1, 2, 0)
+    torch.testing.assert_close(fast.double(), ref, atol=6e-3, rtol=0)  # kornia rounds the D65 white point differently
+    back = lab_to_rgb(fast, dim=-1)
+    torch.testing.assert_close(back, rgb, atol=2e-5, rtol=0)  # a 16-bit code is 1.5e-5
+    torch.testing.assert_close(lab_to_rgb(exact, dim=-1), rgb.double(), atol=1e-9, rtol=0)
+
+
+def test_conversion_layouts_types_and_unclipped_values():
+    rgb = torch.rand(2, 5, 7, 3)
+    planar = rgb.permute(0, 3, 1, 2)
+    torch.testing.assert_close(rgb_to_lab(planar).permute(0, 2, 3, 1), rgb_to_lab(rgb, dim=-1))
+    as_numpy = rgb_to_lab(rgb.numpy(), dim=-1)
+    assert isinstance(as_numpy, np.ndarray) and as_numpy.dtype == np.float32
+    np.testing.assert_array_equal(as_numpy, rgb_to_lab(rgb, dim=-1).numpy())
+    # a correction may push colours out of gamut: clip=False keeps them, exactly as the formula does
+    lab = torch.tensor([[100.0, 0.0, 0.0], [104.0, 30.0, -20.0], [2.0, -40.0, 30.0], [50.0, 90.0, 0.0]])
+    wide = lab_to_rgb(lab, dim=-1, clip=False)
+    torch.testing.assert_close(wide.double(), lab_to_rgb(lab.double(), dim=-1, clip=False), atol=1e-5, rtol=0)
+    assert float(wide.max()) > 1.0 and float(wide.min()) < 0.0
+    assert float(lab_to_rgb(lab, dim=-1).max()) <= 1.0
+    with pytest.raises(ValueError, match="3 colour channels"):
+        rgb_to_lab(torch.rand(2, 4, 5, 5))

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from tilestitch.blenders.seam_metrics import seam_scores
+from tilestitch.qa.seam_metrics import seam_scores
 from tilestitch.tiling import plan_by_tile_size
 from tilestitch.tiling.denoise import GlobalGuidance, adain_towards, latent_plan, shifted_plan, tiled_predict
 

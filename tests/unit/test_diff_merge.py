@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from tilestitch.blenders.color import ciede2000
-from tilestitch.blenders.resample import resize_hwc
+from tilestitch.imaging.color import ciede2000, rgb_to_lab
+from tilestitch.imaging.resample import resize_hwc
 from tilestitch.diffmerge import diff_merge
 from tilestitch.diffmerge.composite import membrane
-from tilestitch.diffmerge.detect import rgb_to_lab
 from tilestitch.diffmerge.synthetic import synthetic_edit
-from tilestitch.nodes.edits import DiffMerge
+from tilestitch.nodes.diffmerge import DiffMerge
 
 from support import load_photo
 
@@ -30,7 +29,7 @@ def edit(parrots):
 
 
 def mean_delta_e(a, b, where):
-    return float(ciede2000(torch.from_numpy(rgb_to_lab(a)[where]), torch.from_numpy(rgb_to_lab(b)[where]), dim=-1).mean())
+    return float(ciede2000(torch.from_numpy(rgb_to_lab(a[..., :3], dim=-1)[where]), torch.from_numpy(rgb_to_lab(b[..., :3], dim=-1)[where]), dim=-1).mean())
 
 
 @pytest.mark.parametrize("blend", ["feather", "poisson"])

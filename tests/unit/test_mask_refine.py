@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from tilestitch.blenders.mask_refine import refine_mask
-from tilestitch.blenders.resample import bilinear_rows
+from tilestitch.masks.refine import refine_mask
+from tilestitch.imaging.resample import bilinear_rows
 from tilestitch.tiling import MASK, compose, extract_tiles, plan_by_tile_size
 
 

@@ -8,11 +8,11 @@ import torch
 
 from tilestitch.blenders import blend
 from tilestitch.blenders.bands import assemble_with_bands, seam_bands
-from tilestitch.blenders.frequency import auto_levels, frequency_merge
+from tilestitch.correct.frequency import auto_levels, frequency_merge
 from tilestitch.blenders.poisson import poisson_fix, seam_divergence, solve_band_poisson
-from tilestitch.blenders.resample import resize_image
-from tilestitch.blenders.seam_finding import min_cost_path, optimal_cutter
-from tilestitch.blenders.seam_metrics import seam_scores
+from tilestitch.imaging.resample import resize_image
+from tilestitch.blenders.seam_paths import min_cost_path, optimal_cutter
+from tilestitch.qa.seam_metrics import seam_scores
 from tilestitch.tiling import extract_tiles, plan_by_tile_size
 
 from support import load_photo

@@ -2,8 +2,8 @@
 
 import torch
 
-from tilestitch.blenders.color import ciede2000, rgb_to_lab
-from tilestitch.blenders.seam_metrics import plan_for_image, seam_scores
+from tilestitch.imaging.color import ciede2000, rgb_to_lab
+from tilestitch.qa.seam_metrics import seam_scores
 from tilestitch.tiling import plan_by_tile_size
 
 from support import load_photo
@@ -45,7 +45,7 @@ def test_strip_delta_e_measures_the_jump_against_a_reference():
 
 def test_plans_are_scaled_to_the_merged_image():
     plan = plan_by_tile_size(512, 768, 256, 256, 32, 8)
-    up = plan_for_image(plan, 2048, 3072)
+    up = plan.for_image_size(2048, 3072)
     assert up.seams[0].position == 4 * plan.seams[0].position
     img = torch.rand(2048, 3072, 3)
     assert len(seam_scores(img, plan)) == len(plan.seams)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from tilestitch.blenders import blend
-from tilestitch.blenders.seam_report import seam_heatmap, seam_report
-from tilestitch.blenders.solar import solar_curve, solarize
+from tilestitch.qa.seam_report import seam_heatmap, seam_report
+from tilestitch.qa.solar import solar_curve, solarize
 from tilestitch.nodes.routes import plan_preview
 from tilestitch.tiling import IMAGE, extract_tiles, plan_by_tile_size
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tilestitch.tiling import compose, extract_tiles, plan_by_tile_size
-from tilestitch.tiling.budget import (MemoryModel, MemorySample, calibrate, choose_tile, cpu_peak_supported,
+from tilestitch.tiling.sizing import (MemoryModel, MemorySample, calibrate, choose_tile, cpu_peak_supported,
                                       fit_memory_model, measure_peak_bytes)
 from tilestitch.tiling.stream import STREAM_WINDOWS, stream_tiles
 
@@ -84,7 +84,7 @@ import sys, json, torch
 sys.path.insert(0, sys.argv[1])
 from import_pack import import_pack
 import_pack()
-from tilestitch.tiling.budget import calibrate, measure_peak_bytes
+from tilestitch.tiling.sizing import calibrate, measure_peak_bytes
 torch.manual_seed(0)
 net = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(32, 32, 3, padding=1),
                           torch.nn.ReLU(), torch.nn.Conv2d(32, 12, 3, padding=1), torch.nn.PixelShuffle(2))

@@ -1,4 +1,4 @@
-"""Small separable filters on planar ``[N, C, H, W]`` float tensors.
+"""Small separable filters and pyramids on planar ``[N, C, H, W]`` float tensors.
 
 All filters pad by reflection (replicate where a side is too short to
 reflect) and keep dtype and device.
@@ -11,6 +11,8 @@ from typing import List
 
 import torch
 import torch.nn.functional as F
+
+from .resample import resize_planar
 
 _BINOMIAL5 = (1.0, 4.0, 6.0, 4.0, 1.0)
 
@@ -68,11 +70,10 @@ def gaussian_pyramid(x: torch.Tensor, levels: int) -> List[torch.Tensor]:
     return pyr
 
 
-def upsample_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Bilinear resize to ``height x width`` (pixel-centre aligned)."""
-    if x.shape[-2:] == (height, width):
-        return x
-    return F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+def lowpass(planar: torch.Tensor, levels: int) -> torch.Tensor:
+    """Binomial pyramid ``levels`` down and bilinearly back up: ``[N, C, H, W]`` -> same size (illumination without detail)."""
+    low = gaussian_pyramid(planar, levels)[-1]
+    return resize_planar(low, planar.shape[-2], planar.shape[-1])
 
 
 def gaussian_kernel1d(sigma: float, dtype=torch.float32, truncate: float = 3.0) -> torch.Tensor:
@@ -95,12 +96,12 @@ def add_upsampled_(dst: torch.Tensor, low: torch.Tensor, scale: float = 1.0, chu
 
     ``dst`` is channels-last ``[H, W, C]``; ``low`` is planar ``[C, h, w]``;
     the upsampling is bilinear with pixel centres aligned (as
-    ``F.interpolate(..., align_corners=False)``), done along x once at low
+    ``resize_planar``), done along x once at low
     height and along y in chunks of ``chunk_rows`` output rows.
     """
     height, width = dst.shape[:2]
     c, h, w = low.shape
-    wide = F.interpolate(low[None].to(dst.dtype), size=(h, width), mode="bilinear", align_corners=False)[0].permute(1, 2, 0)
+    wide = resize_planar(low[None].to(dst.dtype), h, width)[0].permute(1, 2, 0)
     wide = wide.contiguous()  # [h, W, C]
     v = ((torch.arange(height, dtype=torch.float64) + 0.5) * (h / height) - 0.5).clamp(min=0.0)
     v0 = v.floor().long().clamp(max=h - 1)

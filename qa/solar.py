@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from .color import lab_to_rgb, rgb_to_lab
+from ..imaging.color import lab_to_rgb, rgb_to_lab
 
 SHAPES = ("sine", "triangle")
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
 
 from ..media import OUTPUT_FORMATS, READ_EXTENSIONS, ImageMeta, read_image_meta, write_image
-from .common import CATEGORY, check_finite, check_image, progress_hook
+from .common import category, check_finite, check_image, progress_hook
 
 IMAGE_META = "IMAGE_META"
 
@@ -48,16 +49,16 @@ class LoadImage16:
 
     DESCRIPTION = (
         "Load a PNG (8/16-bit), TIFF (8/16-bit integer, 16/32-bit float) or JPEG/WebP without an 8-bit round "
-        "trip. The ICC profile, EXIF, XMP, DPI and text come out as IMAGE_META for Save Image (16-bit)."
+        "trip. The ICC profile, EXIF, XMP, DPI and text come out as IMAGE_META for Save Image 16-bit."
     )
-    CATEGORY = CATEGORY
+    CATEGORY = category("io")
     FUNCTION = "load"
     RETURN_TYPES = ("IMAGE", "MASK", IMAGE_META, "STRING")
     RETURN_NAMES = ("image", "mask", "meta", "info")
     OUTPUT_TOOLTIPS = (
         "RGB, float32, exactly code / (2^bits - 1); float TIFF values as stored (they may exceed 0..1).",
         "1 - alpha where the file has alpha (ComfyUI's convention), else an empty 64 x 64 mask.",
-        "Colour profile and metadata: connect to Save Image (16-bit) to keep them.",
+        "Colour profile and metadata: connect to Save Image 16-bit to keep them.",
         "Format, bit depth, profile and metadata found, in words.",
     )
 
@@ -66,7 +67,7 @@ class LoadImage16:
         return {"required": {"image": (_input_files(), {"image_upload": True, "tooltip": (
             "A file in ComfyUI's input folder (or upload one): .png, .tif/.tiff, .jpg, .webp.")})}}
 
-    def load(self, image):
+    def load(self, image: str) -> Tuple[torch.Tensor, torch.Tensor, ImageMeta, str]:
         path = _resolve(image)
         pixels, meta = read_image_meta(path)
         c = pixels.shape[2]
@@ -105,7 +106,7 @@ class SaveImage16:
         "Save images without quantising to 8 bits: PNG 16-bit, TIFF 16-bit, TIFF float 32/16 (values outside "
         "0..1 kept), or 8-bit. Connect the loader's meta to keep the ICC profile, EXIF, XMP, DPI and text."
     )
-    CATEGORY = CATEGORY
+    CATEGORY = category("io")
     FUNCTION = "save"
     OUTPUT_NODE = True
     RETURN_TYPES = ("STRING",)
@@ -125,18 +126,19 @@ class SaveImage16:
                     "Lossless compression effort: PNG zlib level 0-9; TIFF: 0 = none, otherwise zlib.")}),
             },
             "optional": {
-                "meta": (IMAGE_META, {"tooltip": "Metadata from Load Image (16-bit): ICC profile, EXIF, XMP, DPI, text."}),
+                "meta": (IMAGE_META, {"tooltip": "Metadata from Load Image 16-bit: ICC profile, EXIF, XMP, DPI, text."}),
             },
             "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
         }
 
-    def save(self, images, filename_prefix, format, compression, meta=None, prompt=None, extra_pnginfo=None):
+    def save(self, images: torch.Tensor, filename_prefix: str, format: str, compression: int, meta: Optional[ImageMeta] = None,
+             prompt: Optional[dict] = None, extra_pnginfo: Optional[dict] = None) -> dict:
         import folder_paths
 
         images = check_image(images, "images")
         check_finite(images, "images")
         if meta is not None and not isinstance(meta, ImageMeta):
-            raise ValueError(f"meta must be IMAGE_META from Load Image (16-bit), got {type(meta).__name__}")
+            raise ValueError(f"meta must be IMAGE_META from Load Image 16-bit, got {type(meta).__name__}")
         meta = meta or ImageMeta()
         if format.startswith("png") and not _metadata_disabled():
             extra = {}
@@ -176,6 +178,6 @@ NODE_CLASS_MAPPINGS = {
     "TileStitchSaveImage16": SaveImage16,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
-    "TileStitchLoadImage16": "Load Image (16-bit)",
-    "TileStitchSaveImage16": "Save Image (16-bit)",
+    "TileStitchLoadImage16": "Load Image 16-bit",
+    "TileStitchSaveImage16": "Save Image 16-bit",
 }

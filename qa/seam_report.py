@@ -18,7 +18,7 @@ from typing import List, Optional
 import torch
 
 from ..tiling.plan import TilePlan
-from .seam_metrics import SeamScore, plan_for_image, seam_scores, segment_z
+from .seam_metrics import SeamScore, seam_scores, segment_z
 
 DEFAULT_Z = 3.0
 DEFAULT_DELTA_E = 2.0
@@ -34,7 +34,7 @@ def seam_report(image: torch.Tensor, plan: TilePlan, *, reference: Optional[torc
     thresholds and a one-paragraph ``summary``.
     """
     scores = seam_scores(image, plan, reference=reference)
-    scaled = plan_for_image(plan, image.shape[0], image.shape[1])
+    scaled = plan.for_image_size(image.shape[0], image.shape[1])
     seams = []
     for sc, seam in zip(scores, scaled.seams):
         d = sc.to_dict()
@@ -78,7 +78,7 @@ def seam_heatmap(image: torch.Tensor, plan: TilePlan, report: dict, line_width: 
     h, w = image.shape[:2]
     grey = image[..., :3].float().mean(-1, keepdim=True)
     out = (0.15 + 0.45 * grey).expand(h, w, 3).contiguous()
-    scaled = plan_for_image(plan, h, w)
+    scaled = plan.for_image_size(h, w)
     lw = line_width or max(3, round(min(h, w) * 0.004))
     for seam, d in zip(scaled.seams, report["seams"]):
         half = lw if d["visible"] else max(1, lw // 2)

@@ -21,13 +21,12 @@ is larger, e.g. after an x4 upscale):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 from typing import List, Optional
 
 import torch
 
 from ..tiling.plan import Seam, TilePlan
-from .color import ciede2000, rgb_to_lab
+from ..imaging.color import ciede2000, rgb_to_lab
 
 MAD_TO_STD = 1.4826
 
@@ -46,13 +45,6 @@ class SeamScore:
         d = asdict(self)
         d["span"] = list(self.span)
         return d
-
-
-def plan_for_image(plan: TilePlan, height: int, width: int) -> TilePlan:
-    """The plan in the coordinates of an image of ``height x width`` (e.g. the merged x4 result)."""
-    if (height, width) == (plan.height, plan.width):
-        return plan
-    return plan.scaled(Fraction(height, plan.height), Fraction(width, plan.width))
 
 
 def _lightness(rgb_hwc: torch.Tensor) -> torch.Tensor:
@@ -160,7 +152,7 @@ def seam_scores(image: torch.Tensor, plan: TilePlan, *, reference: Optional[torc
         raise ValueError(f"image must be [H, W, C] with at least 3 channels, got {tuple(image.shape)}")
     if reference is not None and reference.shape[:2] != image.shape[:2]:
         raise ValueError(f"reference is {tuple(reference.shape)}, the image {tuple(image.shape)}")
-    scaled = plan_for_image(plan, image.shape[0], image.shape[1])
+    scaled = plan.for_image_size(image.shape[0], image.shape[1])
     return [
         SeamScore(i, seam.axis, seam.position, seam.span, profile_z(image, seam, radius=radius),
                   strip_delta_e(image, seam, width=strip, reference=reference), segment_z(image, seam, segment, radius=radius))

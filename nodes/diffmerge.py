@@ -1,19 +1,21 @@
-"""Diff-merge node: bring an edit made at ~1 MP back into the full-resolution original, changing nothing else."""
+"""Node of ``diffmerge/``: bring an edit made at ~1 MP back into the full-resolution original, changing nothing else."""
 
 from __future__ import annotations
 
 import json
+from typing import Optional, Tuple
 
+import numpy as np
 import torch
 
-from ..blenders.resample import resize_mask
+from ..imaging.resample import resize_mask
 from ..diffmerge import diff_merge
 from ..diffmerge.detect import DetectOptions
 from ..diffmerge.pipeline import BLENDS
-from .common import CATEGORY, check_finite, check_image, check_mask, progress_hook
+from .common import category, check_finite, check_image, check_mask, progress_hook
 
 
-def _mask_at(mask, index: int, height: int, width: int, name: str):
+def _mask_at(mask: Optional[torch.Tensor], index: int, height: int, width: int, name: str) -> Optional[np.ndarray]:
     """One mask of a MASK batch as bool ``[height, width]`` (area-resized to the edit's size)."""
     if mask is None:
         return None
@@ -30,7 +32,7 @@ class DiffMerge:
         "of unchanged pixels and blended in with a feathered edge. Every pixel outside the change mask stays "
         "bit-identical to the original."
     )
-    CATEGORY = CATEGORY
+    CATEGORY = category("edit")
     FUNCTION = "merge"
     RETURN_TYPES = ("IMAGE", "MASK", "IMAGE", "STRING")
     RETURN_NAMES = ("image", "change_mask", "overlay", "report")
@@ -67,8 +69,9 @@ class DiffMerge:
             },
         }
 
-    def merge(self, original, edited, threshold, registration, blend, feather, colour_match, dilate, min_area,
-              include_mask=None, protect_mask=None):
+    def merge(self, original: torch.Tensor, edited: torch.Tensor, threshold: float, registration: str, blend: str,
+              feather: float, colour_match: bool, dilate: int, min_area: float, include_mask: Optional[torch.Tensor] = None,
+              protect_mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, str]:
         original = check_image(original, "original")
         edited = check_image(edited, "edited")
         check_finite(original, "original")
@@ -98,4 +101,4 @@ class DiffMerge:
 
 
 NODE_CLASS_MAPPINGS = {"TileStitchDiffMerge": DiffMerge}
-NODE_DISPLAY_NAME_MAPPINGS = {"TileStitchDiffMerge": "Diff Merge (edit → full-res original)"}
+NODE_DISPLAY_NAME_MAPPINGS = {"TileStitchDiffMerge": "Diff Merge"}

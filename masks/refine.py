@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..tiling import MASK, TilePlan, compose
-from .resample import bilinear_rows
+from ..imaging.resample import bilinear_rows
 
 STRIP_ROWS = 1024
 

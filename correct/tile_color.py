@@ -35,14 +35,15 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ..tiling.compose import fit_plan_to_tiles
+from ..imaging.color import ciede2000, lab_to_rgb, rgb_to_lab
+from ..imaging.filters import lowpass
+from ..imaging.resample import resize_planar
+from ..tiling.compose import plan_for_tiles
 from ..tiling.layout import IMAGE
 from ..tiling.plan import TilePlan
-from .color import lab_to_rgb, rgb_to_lab
 from .frequency import frequency_merge
-from .global_context import LOWFREQ_LEVELS, GlobalContext, lowpass
+from .global_context import GlobalContext
 
 METHODS = ("reinhard_lab", "wavelet_lowfreq", "joint_gain", "joint_gain_lab")
 Progress = Optional[Callable[[int, int], None]]
@@ -52,6 +53,7 @@ ANCHOR_WEIGHT = 0.5
 GAIN_PRIOR = 1e-2
 OFFSET_PRIOR = 1e-4
 STATS_PIXELS = 256  # overlaps and anchors are measured at about this many pixels across
+LOWFREQ_LEVELS = 3  # octaves of the anchor's low-pass (tile and reference alike)
 
 
 def _space(planar: torch.Tensor, lab: bool = True) -> torch.Tensor:
@@ -88,10 +90,6 @@ def _reference_size(context: GlobalContext, h: int, w: int) -> Tuple[int, int]:
     """How many reference pixels a source box of ``h x w`` spans (at least 2)."""
     rh, rw = context.reference.shape[1:3]
     return max(2, round(h * rh / context.source_height)), max(2, round(w * rw / context.source_width))
-
-
-def _downsample(planar: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    return F.adaptive_avg_pool2d(planar, (h, w))
 
 
 def _area_matrix(start: float, length: float, scale: float, cells: range, n_px: int) -> torch.Tensor:
@@ -154,7 +152,7 @@ def reinhard_lab(tile: torch.Tensor, ref: torch.Tensor, strength: float, small: 
     """
     old = _colour_space(tile)
     tgt = _colour_space(ref)
-    small = _space(small) if small is not None else _downsample(old, *ref.shape[:2])
+    small = _space(small) if small is not None else resize_planar(old, *ref.shape[:2], "area")
     mu_t, sd_t = small.mean(dim=(2, 3), keepdim=True), small.std(dim=(2, 3), keepdim=True)
     mu_r, sd_r = tgt.mean(dim=(2, 3), keepdim=True), tgt.std(dim=(2, 3), keepdim=True)
     ratio = torch.where(sd_t > 1e-3, sd_r / sd_t.clamp(min=1e-3), torch.ones_like(sd_t)).clamp(0.5, 2.0)
@@ -215,8 +213,8 @@ def solve_joint_gain(tiles: torch.Tensor, plan: TilePlan, src_plan: TilePlan, co
         if pa.numel() == 0:
             continue
         size = _stats_size(*pa.shape[:2])
-        la = unit * _downsample(_colour_space(pa, lab), *size)[0].flatten(1).double()  # [K, P]
-        lb = unit * _downsample(_colour_space(pb, lab), *size)[0].flatten(1).double()
+        la = unit * resize_planar(_colour_space(pa, lab), *size, "area")[0].flatten(1).double()  # [K, P]
+        lb = unit * resize_planar(_colour_space(pb, lab), *size, "area")[0].flatten(1).double()
         cnt = la.shape[1]
         saa, sbb, sab = (la * la).sum(1) / cnt, (lb * lb).sum(1) / cnt, (la * lb).sum(1) / cnt
         sa, sb = la.sum(1) / cnt, lb.sum(1) / cnt
@@ -280,7 +278,7 @@ def correct_tiles(
     context.check_source(plan.height, plan.width)
     if context.batch not in (1, plan.batch):
         raise ValueError(f"the global context holds {context.batch} images but the tiles come from {plan.batch}")
-    scaled = fit_plan_to_tiles(plan, tiles, IMAGE)
+    scaled = plan_for_tiles(plan, tiles, IMAGE)
     out = tiles.clone()
     if strength == 0.0:
         return out
@@ -320,8 +318,6 @@ def tile_drift(tiles: torch.Tensor, plan: TilePlan, context: GlobalContext) -> t
     alike (as ``joint_gain``'s anchor); 0 means the tile's colours match the
     whole picture. Grey tiles report 100 x the mean absolute difference.
     """
-    from .color import ciede2000
-
     context.check_source(plan.height, plan.width)
     out = torch.zeros(tiles.shape[0])
     for k in range(tiles.shape[0]):

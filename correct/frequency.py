@@ -29,8 +29,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .filters import add_upsampled_, binomial_blur
-from .resample import resize_hwc
+from ..imaging.filters import add_upsampled_, binomial_blur
+from ..imaging.resample import resize_hwc
 
 WAVELETS = ("sym4", "db4", "sym8", "coif2", "db2")
 METHODS = ("wavelet", "gaussian")
