@@ -24,7 +24,10 @@ Two evaluations of the same formulas:
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
+from pathlib import Path
 from typing import Union
 
 import numpy as np
@@ -75,13 +78,20 @@ _F_TABLE = _sqrt_domain_table(lab_f)
 _KERNELS = None
 
 
+KERNEL_MODULE = "tilestitch_color_kernels"
+
+
 def _kernels():
-    """The numba kernels (``imaging/color_kernels.py``), compiled on first use and cached on disk."""
+    """The numba kernels of ``color_kernels.py``, loaded under ``KERNEL_MODULE`` (see its docstring) on first use."""
     global _KERNELS
     if _KERNELS is None:
-        from . import color_kernels
-
-        _KERNELS = (color_kernels.rgb_to_lab_kernel, color_kernels.lab_to_rgb_kernel)
+        module = sys.modules.get(KERNEL_MODULE)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(KERNEL_MODULE, Path(__file__).with_name("color_kernels.py"))
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[KERNEL_MODULE] = module
+            spec.loader.exec_module(module)
+        _KERNELS = (module.rgb_to_lab_kernel, module.lab_to_rgb_kernel)
     return _KERNELS
 
 
@@ -116,7 +126,7 @@ def rgb_to_lab(rgb: Array, dim: int = -3) -> Array:
     if x.shape[dim] != 3:
         raise ValueError(f"rgb_to_lab needs 3 colour channels along dim {dim}, got shape {tuple(x.shape)}")
     if _use_kernel(x):
-        out = _fused(x, dim, _kernels()[0], _RGB_TO_F.astype(np.float32), _DECODE_TABLE, _F_TABLE)
+        out = _fused(x, dim, _kernels()[0], _RGB_TO_F.astype(np.float32), _DECODE_TABLE, _F_TABLE, np.float32(LUT_SIZE))
     else:
         c = x.clamp(0.0, 1.0).movedim(dim, -1)
         lin = torch.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
@@ -133,7 +143,8 @@ def lab_to_rgb(lab: Array, dim: int = -3, clip: bool = True) -> Array:
     if x.shape[dim] != 3:
         raise ValueError(f"lab_to_rgb needs 3 channels (L*, a*, b*) along dim {dim}, got shape {tuple(x.shape)}")
     if _use_kernel(x):
-        out = _fused(x, dim, _kernels()[1], _F_TO_RGB.astype(np.float32), _ENCODE_TABLE, bool(clip))
+        out = _fused(x, dim, _kernels()[1], _F_TO_RGB.astype(np.float32), _ENCODE_TABLE, np.float32(LUT_SIZE),
+                     np.float32(_DELTA), bool(clip))
     else:
         c = x.movedim(dim, -1)
         fy = (c[..., 0] + 16.0) / 116.0
