@@ -26,9 +26,9 @@ from typing import Callable, List, NamedTuple, Optional, Protocol
 
 import torch
 
-from ..tiling.compose import plan_for_tiles
 from ..tiling.layout import IMAGE, Layout
 from ..tiling.plan import TilePlan
+from ..tiling.stack import Tiles, TileStack
 
 Progress = Optional[Callable[[int, int], None]]
 
@@ -122,8 +122,9 @@ def _assemble_axis(
     fix: BandFix,
     cutter: SeamCutter,
     bands: List[Band],
+    on_piece: Optional[Callable[[], None]] = None,
 ) -> None:
-    """Write pieces ``0..n-1`` of ``grid`` into ``out`` along ``dim``, joining them in ``bands``."""
+    """Write pieces ``0..n-1`` of ``grid`` into ``out`` along ``dim``, joining them in ``bands``; ``on_piece()`` after each."""
     axis = layout.y_dim if dim == "y" else layout.x_dim
     pos = 0
     prev: Optional[torch.Tensor] = None
@@ -147,10 +148,12 @@ def _assemble_axis(
             nxt = bands[k]
             prev = cur.narrow(axis, nxt.lo - s, nxt.hi - nxt.lo)
         pos = end
+        if on_piece is not None:
+            on_piece()
 
 
 def assemble_with_bands(
-    tiles: torch.Tensor,
+    tiles: Tiles,
     plan: TilePlan,
     fix: BandFix,
     *,
@@ -162,33 +165,43 @@ def assemble_with_bands(
     """Join a tile batch along vertical seams into strips, then strips along horizontal seams.
 
     Args:
-        tiles: ``[plan.batch * plan.count, ...]`` in ``layout`` (resized tiles are fine).
+        tiles: ``[plan.batch * plan.count, ...]`` in ``layout``, or one tensor per tile (``TileStack``); resized tiles are fine.
         fix: joins one band (see module docstring).
         cutter: chooses the hard cut inside each band (default: the centre line).
         half_width: optional cap on every band's half width, in the plan's pixels (scaled with the tiles).
-        progress: ``progress(done_tiles, total_tiles)`` after each strip.
+        progress: ``progress(done, total)`` after each tile joined into its strip and each strip joined
+            (``total = count + rows``), so Cancel stops between bands.
 
     Returns:
         ``[plan.batch, ...]`` images, dtype and device of ``tiles``.
     """
-    scaled = plan_for_tiles(plan, tiles, layout)
+    stack = TileStack(tiles, plan, layout)
+    scaled = stack.plan
     x_half = None if half_width is None else max(1, round(half_width * scaled.tile_width / plan.tile_width))
     y_half = None if half_width is None else max(1, round(half_width * scaled.tile_height / plan.tile_height))
     plan = scaled
-    tiles = tiles.contiguous()
-    per_image = tiles.view(plan.batch, plan.count, *tiles.shape[1:])
-    out = torch.empty((plan.batch, *layout.with_size(tiles, plan.height, plan.width)[1:]), dtype=tiles.dtype, device=tiles.device)
+
+    def empty(height: int, width: int) -> torch.Tensor:
+        shape = list(stack.tile_shape)
+        shape[layout.y_dim], shape[layout.x_dim] = height, width
+        return torch.empty(shape, dtype=stack.dtype, device=stack.device)
+
+    out = empty(plan.height, plan.width)
     x_bands = seam_bands(plan.cols_axis, x_half)
     y_bands = seam_bands(plan.rows_axis, y_half)
-    cols = plan.cols
+    cols, total, done = plan.cols, plan.count + plan.rows, [0]
+
+    def tick() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], total)
 
     def strip(r: int) -> torch.Tensor:
-        s = torch.empty((plan.batch, *layout.with_size(tiles, plan.tile_height, plan.width)[1:]), dtype=tiles.dtype, device=tiles.device)
+        s = empty(plan.tile_height, plan.width)
         y = plan.rows_axis.starts[r]
-        _assemble_axis(lambda c: per_image[:, r * cols + c], plan.cols_axis, "x", (y, y + plan.tile_height), s, layout, fix, cutter, x_bands)
-        if progress is not None:
-            progress((r + 1) * cols, plan.count)
+        _assemble_axis(lambda c: stack[r * cols + c], plan.cols_axis, "x", (y, y + plan.tile_height), s, layout, fix, cutter,
+                       x_bands, tick)
         return s
 
-    _assemble_axis(strip, plan.rows_axis, "y", (0, plan.width), out, layout, fix, cutter, y_bands)
+    _assemble_axis(strip, plan.rows_axis, "y", (0, plan.width), out, layout, fix, cutter, y_bands, tick)
     return out

@@ -15,11 +15,12 @@ import torch
 from ..tiling.compose import compose
 from ..tiling.layout import IMAGE, Layout
 from ..tiling.plan import TilePlan
+from ..tiling.stack import Tiles
 from ..tiling.windows import DEFAULT_GAUSSIAN_SIGMA
 
 
 def blend_window(
-    tiles: torch.Tensor,
+    tiles: Tiles,
     plan: TilePlan,
     *,
     window: str,

@@ -27,6 +27,7 @@ import torch
 
 from ..tiling.layout import IMAGE, Layout
 from ..tiling.plan import TilePlan
+from ..tiling.stack import Tiles
 from .bands import Progress, SeamCutter, assemble_with_bands, straight_cut
 from ..imaging.filters import gaussian_pyramid
 from ..imaging.resample import resize_planar
@@ -109,7 +110,7 @@ def multiband_fix(levels: Optional[int] = None):
 
 
 def blend_multiband(
-    tiles: torch.Tensor,
+    tiles: Tiles,
     plan: TilePlan,
     *,
     levels: Optional[int] = None,

@@ -33,6 +33,7 @@ import torch
 
 from ..tiling.layout import IMAGE, Layout
 from ..tiling.plan import TilePlan
+from ..tiling.stack import Tiles
 from .bands import Progress, SeamCutter, assemble_with_bands, straight_cut
 
 DEFAULT_HALF_WIDTH = 64
@@ -101,7 +102,7 @@ def poisson_fix(first: torch.Tensor, second: torch.Tensor, cut: torch.Tensor) ->
 
 
 def blend_poisson(
-    tiles: torch.Tensor,
+    tiles: Tiles,
     plan: TilePlan,
     *,
     half_width: Optional[int] = DEFAULT_HALF_WIDTH,

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from .api import ComfyClient, ComfyError
+from .api import DEFAULT_MAX_BYTES, ComfyClient, ComfyError, clip_text, write_output
 
 try:
     from ..graph.ui_format import ui_to_api
@@ -94,22 +94,26 @@ class Progress:
         node = self.prompt.get(str(node_id), {})
         return (node.get("_meta") or {}).get("title") or node.get("class_type", str(node_id))
 
-    def poll(self) -> None:
+    def poll(self, budget: float = 0.5) -> None:
+        """Print what arrived, for at most ``budget`` seconds (a chatty server cannot hold the client here)."""
         if self.ws is None:
             return
+        until = time.monotonic() + budget
         try:
-            while True:
+            while time.monotonic() < until:
                 raw = self.ws.recv()
-                if not isinstance(raw, str):
+                if not isinstance(raw, str) or len(raw) > 65536:
                     continue
                 msg = json.loads(raw)
+                if not isinstance(msg, dict) or not isinstance(msg.get("data", {}), dict):
+                    continue
                 kind, data = msg.get("type"), msg.get("data", {})
                 if kind == "executing" and data.get("node") is not None:
                     print(f"running {self._name(data['node'])}", file=self.stream)
                 elif kind == "progress":
                     print(f"  {self._name(data.get('node'))}: {data.get('value')}/{data.get('max')}", file=self.stream)
                 elif kind == "progress_text":
-                    print(f"  {data.get('text', '')}", file=self.stream)
+                    print(f"  {clip_text(str(data.get('text', '')), 200)}", file=self.stream)
         except Exception:
             return  # timeout: nothing more for now
 
@@ -125,9 +129,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--image", action="append", default=[], metavar="TITLE=PATH", help="upload PATH into that Load Image node")
     ap.add_argument("--set", action="append", default=[], metavar="TITLE.INPUT=VALUE", help="set a widget value")
     ap.add_argument("--out", type=Path, default=Path("."), help="folder for the downloaded outputs (default: here)")
-    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the run (default %(default)s)")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds the whole run may take, uploads and downloads included (default %(default)s)")
+    ap.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="largest reply or output file to accept (default %(default)s)")
     args = ap.parse_args(argv)
-    client = ComfyClient(args.server)
+    if args.timeout <= 0 or args.max_bytes <= 0:
+        print("error: --timeout and --max-bytes must be positive", file=sys.stderr)
+        return 2
+    client = ComfyClient(args.server, timeout=min(120.0, args.timeout), max_bytes=args.max_bytes,
+                         deadline=time.monotonic() + args.timeout)
     try:
         prompt = load_prompt(client, args.workflow)
         for item in args.image:
@@ -153,12 +162,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         entry = client.wait(prompt_id, timeout=args.timeout, poll=0.2, on_poll=progress.poll)
         args.out.mkdir(parents=True, exist_ok=True)
         for f in client.output_files(entry):
-            dst = args.out / f.filename
-            dst.write_bytes(client.download(f))
-            print(dst)
+            print(write_output(args.out, f.subfolder, f.filename, client.download(f), f.type))
         print(f"done in {time.monotonic() - start:.1f} s", file=sys.stderr)
         return 0
-    except ComfyError as e:
+    except (ComfyError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     finally:

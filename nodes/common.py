@@ -235,22 +235,38 @@ def cut_tiles(image: torch.Tensor, plan: TilePlan, mask: Optional[torch.Tensor] 
     return (tiles, plan, mask_tiles)
 
 
+def _checked_tiles(tiles, check, name: str, per: str):
+    """A tile batch, or a list of per-tile tensors (Tile Split (list)), each checked by ``check`` and for NaN / Inf."""
+    if isinstance(tiles, (list, tuple)):
+        out = [check(t, f"{name} {k}") for k, t in enumerate(tiles)]
+        for k, t in enumerate(out):
+            check_finite(t, f"{name} {k}", per="image")
+        return out
+    tiles = check(tiles, name)
+    check_finite(tiles, name, per=per)
+    return tiles
+
+
 def merge_tiles(tiles, plan, blend_method: str, mask_tiles=None, **options) -> Tuple[torch.Tensor, torch.Tensor]:
     """The merge every merge node shares: tiles (+ mask tiles) -> image, mask.
 
-    ``options`` go to the blender (band width, seam cutter ...); mask tiles
-    are joined with the same method and options but the centre-line cut. A
-    missing (or implicit all-zero) mask gives an implicit zero mask.
+    ``tiles`` is one batch or a list of per-tile tensors (written straight into
+    the result, never concatenated). ``options`` go to the blender (band width,
+    seam cutter ...); mask tiles are joined with the same method and options
+    but the centre-line cut. A missing (or implicit all-zero) mask gives an
+    implicit zero mask; nothing is blended for it.
     """
     plan = check_plan(plan)
-    tiles = check_image(tiles, "tiles")
     blender(blend_method)  # an unknown method is named before any work
-    check_finite(tiles, "tiles", per="tile")
-    image = blend(tiles, plan, blend_method, layout=IMAGE, progress=progress_hook(plan.count), **options)
+    tiles = _checked_tiles(tiles, check_image, "tiles", "tile")
+    zero_masks = mask_tiles is None or all(is_zeros_mask(m) for m in (mask_tiles if isinstance(mask_tiles, (list, tuple)) else [mask_tiles]))
+    if not zero_masks:
+        mask_tiles = _checked_tiles(mask_tiles, check_mask, "mask_tiles", "tile")
+    progress = progress_hook(2 * plan.count + plan.rows)
+    image = blend(tiles, plan, blend_method, layout=IMAGE, progress=progress, **options)
     out_h, out_w = image.shape[1], image.shape[2]
-    if mask_tiles is None or is_zeros_mask(mask_tiles):
+    if zero_masks:
         return (image, zeros_mask(plan.batch, out_h, out_w))
-    mask_tiles = check_mask(mask_tiles, "mask_tiles")
     mask_options = {k: v for k, v in options.items() if k != "cutter"}
-    mask = blend(mask_tiles.contiguous(), plan, blend_method, layout=MASK, **mask_options)
+    mask = blend(mask_tiles, plan, blend_method, layout=MASK, progress=progress, **mask_options)
     return (image, resize_mask(mask, out_h, out_w))

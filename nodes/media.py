@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Optional, Tuple
+import stat
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -22,26 +23,61 @@ from .common import category, check_finite, check_image, progress_hook
 IMAGE_META = "IMAGE_META"
 
 
-def _input_files():
+HASH_SPAN = 1 << 20  # bytes read from each end of a file for Load Image 16-bit's change check
+
+
+def _is_image_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode) and os.path.splitext(path)[1].lower() in READ_EXTENSIONS
+    except (OSError, ValueError):
+        return False
+
+
+def _input_files() -> List[str]:
+    """Image files in ComfyUI's input folder (links that lead outside it are not offered)."""
     try:
         import folder_paths
     except ImportError:
         return []
-    root = folder_paths.get_input_directory()
+    root = os.path.realpath(folder_paths.get_input_directory())
     names = []
     for dirpath, _, files in os.walk(root):
         for f in files:
-            if os.path.splitext(f)[1].lower() in READ_EXTENSIONS:
-                names.append(os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/"))
+            path = os.path.join(dirpath, f)
+            if _is_image_file(path) and _inside(os.path.realpath(path), root):
+                names.append(os.path.relpath(path, root).replace(os.sep, "/"))
     return sorted(names)
 
 
-def _resolve(name: str) -> str:
+def _inside(path: str, root: str) -> bool:
+    return os.path.commonpath([path, root]) == root
+
+
+def resolve_input_image(name) -> str:
+    """The real path of the image ``name`` names, or a ValueError that says where images must be.
+
+    Only regular image files whose resolved path lies inside ComfyUI's input
+    folder (or, for names ending in `` [input]``, `` [output]`` or `` [temp]``,
+    inside that folder) are accepted: no absolute paths, no ``..``, no links
+    out, no devices. Every refusal says the same thing, so the message tells
+    nothing about files elsewhere. Outside ComfyUI (tests, scripts) a path is
+    taken as it is.
+    """
     try:
         import folder_paths
     except ImportError:
-        return name
-    return folder_paths.get_annotated_filepath(name)
+        return str(name)
+    if isinstance(name, str) and name and "\x00" not in name:
+        rel, base = folder_paths.annotated_filepath(name.strip())
+        root = os.path.realpath(base or folder_paths.get_input_directory())
+        if rel and not os.path.isabs(rel):
+            path = os.path.realpath(os.path.join(root, rel))
+            if _inside(path, root) and _is_image_file(path):
+                return path
+    raise ValueError(
+        f"image {str(name)[:200]!r} is not an image file in ComfyUI's input folder: Load Image 16-bit reads only "
+        f"{', '.join(READ_EXTENSIONS)} files inside that folder (upload one, or pick it from the list)"
+    )
 
 
 class LoadImage16:
@@ -68,7 +104,7 @@ class LoadImage16:
             "A file in ComfyUI's input folder (or upload one): .png, .tif/.tiff, .jpg, .webp.")})}}
 
     def load(self, image: str) -> Tuple[torch.Tensor, torch.Tensor, ImageMeta, str]:
-        path = _resolve(image)
+        path = resolve_input_image(image)
         pixels, meta = read_image_meta(path)
         c = pixels.shape[2]
         colour = pixels[:, :, :3] if c >= 3 else np.repeat(pixels[:, :, :1], 3, axis=2)
@@ -81,21 +117,27 @@ class LoadImage16:
         return (img, mask, meta, f"{os.path.basename(path)}: {w} x {h} px, {c} channels; {meta.describe()}")
 
     @classmethod
-    def IS_CHANGED(cls, image):
-        digest = hashlib.sha256()
-        with open(_resolve(image), "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+    def IS_CHANGED(cls, image) -> str:
+        """Size, modification time and the first and last MiB: bounded work whatever the file (a refused name: its text)."""
+        try:
+            path = resolve_input_image(image)
+        except ValueError:
+            return f"refused:{str(image)[:200]}"
+        st = os.stat(path)
+        digest = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode())
+        with open(path, "rb") as f:
+            digest.update(f.read(HASH_SPAN))
+            if st.st_size > 2 * HASH_SPAN:
+                f.seek(-HASH_SPAN, os.SEEK_END)
+            digest.update(f.read(HASH_SPAN))
         return digest.hexdigest()
 
     @classmethod
     def VALIDATE_INPUTS(cls, image):
         try:
-            import folder_paths
-        except ImportError:
-            return True
-        if not folder_paths.exists_annotated_filepath(image):
-            return f"Invalid image file: {image}"
+            resolve_input_image(image)
+        except ValueError as e:
+            return str(e)
         return True
 
 

@@ -174,16 +174,7 @@ class TileMergeList(TileMerge):
 
     def merge(self, tiles: List[torch.Tensor], plan: List[TilePlan], blend: List[str],
               mask_tiles: Optional[List[torch.Tensor]] = None) -> Tuple[torch.Tensor, torch.Tensor]:
-        tiles_t = torch.cat([check_image(t, "tiles") for t in tiles], dim=0)
-        masks_t = None if mask_tiles is None else torch.cat([check_mask(m, "mask_tiles") for m in mask_tiles], dim=0)
-        plan0 = plan[0]
-        if isinstance(plan0, TilePlan) and plan0.batch > 1:
-            # list order is tile-major (one entry per tile, each a batch of images): make it image-major
-            n, b = plan0.count, plan0.batch
-            tiles_t = tiles_t.view(n, b, *tiles_t.shape[1:]).transpose(0, 1).reshape(n * b, *tiles_t.shape[1:])
-            if masks_t is not None:
-                masks_t = masks_t.view(n, b, *masks_t.shape[1:]).transpose(0, 1).reshape(n * b, *masks_t.shape[1:])
-        return merge_tiles(tiles_t, plan0, blend[0], masks_t)
+        return merge_tiles(tiles, plan[0], blend[0], mask_tiles)
 
 
 class TilePlanInfo:

@@ -29,6 +29,7 @@ import torch
 from .axis import AxisGrid
 from .layout import IMAGE, Layout
 from .plan import TilePlan
+from .stack import Tiles, TileStack
 from .windows import DEFAULT_GAUSSIAN_SIGMA, axis_weights
 
 Progress = Optional[Callable[[int, int], None]]
@@ -95,17 +96,14 @@ def column_weight_tensor(w: np.ndarray, repeat: int, dtype: torch.dtype, device=
 class _CellWriter:
     """Writes output cells from tiles, on the layout's row view (x innermost)."""
 
-    def __init__(self, tiles: torch.Tensor, plan: TilePlan, layout: Layout):
-        self.plan = plan
+    def __init__(self, stack: TileStack, layout: Layout):
+        self.stack = stack
         self.layout = layout
-        self.batch = plan.batch
-        per_image = tiles.view(plan.batch, plan.count, *tiles.shape[1:])
-        self.tiles = per_image
-        self.k = layout.x_repeat(tiles)
-        self.dtype, self.device = tiles.dtype, tiles.device
+        self.k = stack.tile_shape[-1] if layout.channels_last else 1
+        self.dtype, self.device = stack.dtype, stack.device
 
     def tile_rows(self, index: int) -> torch.Tensor:
-        return self.layout.rows(self.tiles[:, index])
+        return self.layout.rows(self.stack[index])
 
     def wx(self, w: Optional[np.ndarray]) -> Optional[torch.Tensor]:
         return None if w is None else column_weight_tensor(w, self.k, self.dtype, self.device)
@@ -115,7 +113,7 @@ class _CellWriter:
 
 
 def compose(
-    tiles: torch.Tensor,
+    tiles: Tiles,
     plan: TilePlan,
     window: str = "cosine",
     *,
@@ -128,9 +126,10 @@ def compose(
     """Blend a tile batch back into ``plan.batch`` images.
 
     Args:
-        tiles: ``[plan.batch * plan.count, ...]`` in ``layout``, image-major,
-            each ``plan.tile_height x plan.tile_width`` (call
-            or resized by a constant factor (``TilePlan.for_tile_size``).
+        tiles: ``[plan.batch * plan.count, ...]`` in ``layout``, image-major, or a
+            list of ``plan.count`` tensors ``[plan.batch, ...]`` (``TileStack``);
+            each ``plan.tile_height x plan.tile_width`` or resized by a
+            constant factor (``TilePlan.for_tile_size``).
         window: one of ``tiling.windows.WINDOWS``.
         margin: plan px at each tile's interior edges that get no weight (``tiling.windows``), scaled with the tiles.
         out: optional preallocated output ``[plan.batch, ...]`` (same dtype/device).
@@ -139,14 +138,13 @@ def compose(
     Returns:
         ``[plan.batch, ...]`` of ``plan.height x plan.width``, dtype of ``tiles``.
     """
-    scaled = plan_for_tiles(plan, tiles, layout)
-    margin, plan = scale_margin(margin, plan, scaled), scaled
-    if not tiles.is_contiguous():
-        tiles = tiles.contiguous()
-    shape = layout.with_size(tiles, plan.height, plan.width)
-    shape = (plan.batch, *shape[1:])
+    stack = TileStack(tiles, plan, layout)
+    margin, plan = scale_margin(margin, plan, stack.plan), stack.plan
+    shape = list(stack.tile_shape)
+    shape[layout.y_dim], shape[layout.x_dim] = plan.height, plan.width
+    shape = tuple(shape)
     if out is None:
-        out = torch.empty(shape, dtype=tiles.dtype, device=tiles.device)
+        out = torch.empty(shape, dtype=stack.dtype, device=stack.device)
     elif tuple(out.shape) != shape:
         raise ValueError(f"out has shape {tuple(out.shape)}, expected {shape}")
 
@@ -155,7 +153,7 @@ def compose(
     ysegs = axis_segments(plan.rows_axis, wy_all)
     xsegs = axis_segments(plan.cols_axis, wx_all)
 
-    cw = _CellWriter(tiles, plan, layout)
+    cw = _CellWriter(stack, layout)
     k = cw.k
     dst_rows = layout.rows(out)
     x_parts = [[(p, cw.wx(p.weight)) for p in seg.parts] for seg in xsegs]

@@ -107,8 +107,15 @@ def comfy_folders(tmp_path, monkeypatch):
     fp = types.ModuleType("folder_paths")
     fp.get_input_directory = lambda: str(inp)
     fp.get_output_directory = lambda: str(outp)
-    fp.get_annotated_filepath = lambda name: str(inp / name)
-    fp.exists_annotated_filepath = lambda name: (inp / name).is_file()
+    fp.get_temp_directory = lambda: str(tmp_path / "temp")
+
+    def annotated_filepath(name):  # ComfyUI's own rule: a trailing [input] / [output] / [temp] names the folder
+        for tag, folder in (("[output]", outp), ("[input]", inp), ("[temp]", tmp_path / "temp")):
+            if name.endswith(tag):
+                return name[: -len(tag) - 1], str(folder)
+        return name, None
+
+    fp.annotated_filepath = annotated_filepath
 
     def get_save_image_path(prefix, out_dir, w=0, h=0):
         sub, name = os.path.split(prefix)
@@ -145,3 +152,30 @@ def test_load_process_save_16_bit_keeps_every_code_and_the_profile(comfy_folders
             assert '"class_type": "X"' in back_meta.text["prompt"] and "workflow" in back_meta.text
     with pytest.raises(ValueError, match="IMAGE_META"):
         SaveImage16().save(merged, "x", "png16", 4, meta="not meta")
+
+
+def test_load_image_16_reads_only_regular_image_files_inside_the_input_folder(comfy_folders, tmp_path):
+    inp, outp = comfy_folders
+    pixels = np.full((8, 8, 3), 0.5, np.float32)
+    write_image(str(inp / "ok.png"), pixels, ImageMeta(), "png16")
+    write_image(str(outp / "made.png"), pixels, ImageMeta(), "png16")
+    write_image(str(tmp_path / "secret.png"), pixels, ImageMeta(), "png16")
+    (inp / "link.png").symlink_to(tmp_path / "secret.png")
+    (inp / "notes.txt").write_text("not an image")
+    (inp / "sub").mkdir()
+    write_image(str(inp / "sub" / "deep.png"), pixels, ImageMeta(), "png16")
+    for good in ("ok.png", "sub/deep.png", "made.png [output]"):
+        assert LoadImage16.VALIDATE_INPUTS(good) is True, good
+        assert LoadImage16().load(good)[0].shape == (1, 8, 8, 3)
+    refusals = set()
+    for bad in ("../secret.png", str(tmp_path / "secret.png"), "link.png", "/dev/zero", "notes.txt", "missing.png",
+                "sub/../../secret.png", "", "ok.png\x00", 12):
+        msg = LoadImage16.VALIDATE_INPUTS(bad)
+        assert isinstance(msg, str) and "input folder" in msg, bad
+        refusals.add(msg.split(":", 1)[1])  # the same words whatever the reason: no file-existence oracle
+        with pytest.raises(ValueError, match="input folder"):
+            LoadImage16().load(bad)
+        assert LoadImage16.IS_CHANGED(bad).startswith("refused:")  # never opens it (/dev/zero would hash forever)
+    assert len(refusals) == 1
+    assert "link.png" not in LoadImage16.INPUT_TYPES()["required"]["image"][0]
+    assert LoadImage16.IS_CHANGED("ok.png") == LoadImage16.IS_CHANGED("ok.png") != LoadImage16.IS_CHANGED("sub/deep.png")

@@ -131,14 +131,18 @@ def test_multiband_changes_only_the_seam_bands():
     assert (mb[0][inside] - hard[0][inside]).abs().max() > 1e-3
 
 
-def test_progress_reports_every_row_and_an_exception_stops_the_merge():
+def test_progress_reports_every_row_or_band_and_an_exception_stops_the_merge():
     img = load_photo("kodim23")
     plan = plan_by_tile_size(img.shape[1], img.shape[2], 200, 200, 40, 1)
     tiles = extract_tiles(img, plan)
-    for method in ("cosine", "multiband"):
+    for method in ("cosine", "multiband", "poisson"):
         seen = []
         blend(tiles, plan, method, progress=lambda d, t: seen.append((d, t)))
-        assert seen == [((r + 1) * plan.cols, plan.count) for r in range(plan.rows)]
+        if method == "cosine":  # one pass per row of cells
+            assert seen == [((r + 1) * plan.cols, plan.count) for r in range(plan.rows)]
+        else:  # band blenders: after every tile joined into its strip and every strip joined
+            total = plan.count + plan.rows
+            assert seen == [(k, total) for k in range(1, total + 1)]
 
         class Stop(Exception):
             pass
