@@ -24,7 +24,7 @@ the reference's own Nyquist limit); 1 for a same-size reference.
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -34,6 +34,8 @@ from ..imaging.resample import resize_hwc
 
 WAVELETS = ("sym4", "db4", "sym8", "coif2", "db2")
 METHODS = ("wavelet", "gaussian")
+MIN_REFERENCE_SIDE = 8  # px: a smaller reference says little more than the mean colour
+ASPECT_TOLERANCE = 0.02  # |log| of the aspect ratio between image and reference
 
 
 def auto_levels(image_hw: tuple, reference_hw: tuple) -> int:
@@ -69,6 +71,7 @@ def frequency_merge(
     wavelet: str = "sym4",
     levels: Optional[int] = None,
     strength: float = 1.0,
+    progress: Optional[Callable[[int, int], None]] = None,
 ) -> torch.Tensor:
     """Low frequencies of ``reference``, high frequencies of ``image``.
 
@@ -77,6 +80,7 @@ def frequency_merge(
         reference: IMAGE ``[B or 1, h, w, C]`` of any size (resized to ``image``; Lanczos up, area down).
         levels: octaves taken from the reference (``None``: from the size ratio).
         strength: 0 keeps ``image``, 1 takes the reference's low frequencies fully.
+        progress: ``progress(done, total)`` after each image and channel.
 
     Returns:
         ``[B, H, W, C]`` float32.
@@ -92,12 +96,20 @@ def frequency_merge(
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength}")
     b, h, w, c = image.shape
+    rh, rw = reference.shape[1:3]
+    if min(rh, rw) < MIN_REFERENCE_SIDE:
+        raise ValueError(f"reference is {rw} x {rh} px: too small to hold the picture's low frequencies "
+                         f"(at least {MIN_REFERENCE_SIDE} px a side)")
+    if abs(math.log((rw / rh) / (w / h))) > ASPECT_TOLERANCE:
+        raise ValueError(f"reference is {rw} x {rh} px, the image {w} x {h} px: not the same picture's aspect "
+                         f"(more than {100 * ASPECT_TOLERANCE:g} % apart); give a reference of the whole image, uncropped")
     n = auto_levels((h, w), reference.shape[1:3]) if not levels else int(levels)
     max_levels = int(math.floor(math.log2(max(1, min(h, w))))) - 1
     n = max(1, min(n, max_levels)) if max_levels >= 1 else 0
     out = image.detach().float().cpu().clone()
     if n == 0 or strength == 0.0:
         return out
+    steps = b * (c if method == "wavelet" else 1)
     for i in range(b):
         ref = reference[min(i, reference.shape[0] - 1)].detach().float().cpu().numpy()
         if method == "wavelet":
@@ -108,11 +120,15 @@ def frequency_merge(
                 res = _wavelet_swap(out[i, :, :, ch].numpy(), ref_plane, wavelet, n, strength)
                 del ref_plane
                 out[i, :, :, ch] = torch.from_numpy(res.astype(np.float32, copy=False))
+                if progress is not None:
+                    progress(i * c + ch + 1, steps)
         else:
             lh, lw = max(1, round(h / 2**n)), max(1, round(w / 2**n))
             img_low = _lowpass(out[i].numpy(), lh, lw)
             ref_low = _lowpass(ref, lh, lw)
             add_upsampled_(out[i], (ref_low - img_low)[0], strength)
+            if progress is not None:
+                progress(i + 1, steps)
     return out
 
 

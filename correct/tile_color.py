@@ -258,6 +258,15 @@ def apply_gain(tile: torch.Tensor, gain_offset: np.ndarray, strength: float, lab
     return _apply_space(tile, old * g + o, old, lab)
 
 
+def check_channels(tiles: torch.Tensor, context: GlobalContext) -> None:
+    """Colour tiles (3+ channels) need a colour context, grey tiles (1-2) a grey one; say which is which otherwise."""
+    t, r = tiles.shape[-1], context.reference.shape[-1]
+    if (t >= 3) != (r >= 3):
+        kind = lambda c: "colour" if c >= 3 else "grey"  # noqa: E731
+        raise ValueError(f"tiles have {t} channel(s) ({kind(t)}) but the context was built from a {r}-channel ({kind(r)}) "
+                         "image; build the context from the image that was split")
+
+
 def correct_tiles(
     tiles: torch.Tensor,
     plan: TilePlan,
@@ -278,6 +287,7 @@ def correct_tiles(
     context.check_source(plan.height, plan.width)
     if context.batch not in (1, plan.batch):
         raise ValueError(f"the global context holds {context.batch} images but the tiles come from {plan.batch}")
+    check_channels(tiles, context)
     scaled = plan_for_tiles(plan, tiles, IMAGE)
     out = tiles.clone()
     if strength == 0.0:
@@ -319,6 +329,7 @@ def tile_drift(tiles: torch.Tensor, plan: TilePlan, context: GlobalContext) -> t
     whole picture. Grey tiles report 100 x the mean absolute difference.
     """
     context.check_source(plan.height, plan.width)
+    check_channels(tiles, context)
     out = torch.zeros(tiles.shape[0])
     for k in range(tiles.shape[0]):
         b, t = divmod(k, plan.count)

@@ -20,7 +20,7 @@ the result only strip-sized temporaries exist (a 15 000 px mask is 0.9 GB).
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -64,6 +64,7 @@ def refine_mask(
     high: float = 0.95,
     window: str = "cosine",
     out: Optional[torch.Tensor] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
 ) -> torch.Tensor:
     """Full-resolution mask from a coarse mask and per-tile refined masks.
 
@@ -76,6 +77,7 @@ def refine_mask(
             outlines where the refined mask is used (at least the coarse
             mask's block size: its outlines can be off by that much).
         low, high: coarse values in between count as uncertain.
+        progress: ``progress(done, total)`` after each strip of rows.
 
     Returns:
         MASK ``[B, H, W]`` float32 at the merged tiles' size.
@@ -92,6 +94,7 @@ def refine_mask(
     if abs(math.log((height / ch) / (width / cw))) > 0.02:
         raise ValueError(f"coarse mask is {cw} x {ch} px, not the aspect of the {width} x {height} px image")
     weights = uncertainty_band(coarse, band * ch / height, low, high)
+    strips = refined.shape[0] * -(-height // STRIP_ROWS)
     for b in range(refined.shape[0]):
         c_b, w_b = coarse[min(b, coarse.shape[0] - 1)].unsqueeze(0), weights[min(b, weights.shape[0] - 1)].unsqueeze(0)
         for y0 in range(0, height, STRIP_ROWS):
@@ -100,4 +103,6 @@ def refine_mask(
             trust_refined = bilinear_rows(w_b, height, width, y0, y1)[0]
             strip = refined[b, y0:y1]
             torch.lerp(coarse_rows, strip, trust_refined, out=strip)
+            if progress is not None:
+                progress(b * -(-height // STRIP_ROWS) + y0 // STRIP_ROWS + 1, strips)
     return refined.clamp_(0.0, 1.0)

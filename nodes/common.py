@@ -52,7 +52,8 @@ def progress_hook(total: int) -> Progress:
 
     In ComfyUI it advances the node's progress bar and raises ComfyUI's
     interrupt exception when the user pressed Cancel, so loops stop between
-    tiles. Outside ComfyUI it is ``None`` (no progress reporting).
+    tiles. ``total`` only sizes the bar until the first call (each call
+    brings its own). Outside ComfyUI it is ``None`` (no progress reporting).
     """
     try:
         import comfy.model_management as mm

@@ -160,7 +160,9 @@ class FrequencyMerge:
         reference = check_image(reference, "reference")
         check_finite(image, "image")
         check_finite(reference, "reference")
-        return (frequency_merge(image, reference, method=method, wavelet=wavelet, levels=levels or None, strength=strength),)
+        steps = image.shape[0] * (image.shape[-1] if method == "wavelet" else 1)
+        return (frequency_merge(image, reference, method=method, wavelet=wavelet, levels=levels or None, strength=strength,
+                                progress=progress_hook(steps)),)
 
 
 NODE_CLASS_MAPPINGS = {

@@ -79,7 +79,6 @@ class DiffMerge:
         if edited.shape[0] not in (1, original.shape[0]):
             raise ValueError(f"edited has {edited.shape[0]} images for {original.shape[0]} originals; give one edit or one per original")
         opts = DetectOptions(threshold=threshold, dilate=dilate, min_area=min_area)
-        progress = progress_hook(original.shape[0])
         images, masks, overlays, infos = [], [], [], []
         for i in range(original.shape[0]):
             o = original[i].detach().cpu().float().contiguous().numpy()
@@ -87,13 +86,11 @@ class DiffMerge:
             h, w = e.shape[:2]
             result = diff_merge(o, e, registration=registration, detect=opts, feather=feather, blend=blend,
                                 colour_match=colour_match, include=_mask_at(include_mask, i, h, w, "include_mask"),
-                                protect=_mask_at(protect_mask, i, h, w, "protect_mask"))
+                                protect=_mask_at(protect_mask, i, h, w, "protect_mask"), progress=progress_hook(1))
             images.append(original[i] if result.image is o else torch.from_numpy(result.image))
             masks.append(torch.from_numpy(result.mask))
             overlays.append(torch.from_numpy(result.overlay))
             infos.append(result.info)
-            if progress:
-                progress(i + 1, original.shape[0])
         report = json.dumps(infos[0] if len(infos) == 1 else infos, indent=1)
         if original.shape[0] == 1:
             return (images[0][None], masks[0][None], overlays[0][None], report)

@@ -8,7 +8,7 @@ import torch
 
 from ..masks.refine import refine_mask
 from ..tiling.plan import TilePlan
-from .common import TILE_PLAN, category, check_finite, check_mask, check_plan
+from .common import TILE_PLAN, category, check_finite, check_mask, check_plan, progress_hook
 
 
 class MaskRefineMerge:
@@ -47,7 +47,9 @@ class MaskRefineMerge:
         plan = check_plan(plan)
         coarse = check_mask(coarse_mask, "coarse_mask")
         tiles = check_mask(mask_tiles, "mask_tiles")
-        return (refine_mask(coarse, tiles, plan, band=band, low=low, high=high),)
+        check_finite(coarse, "coarse_mask", per="mask")
+        check_finite(tiles, "mask_tiles", per="tile")
+        return (refine_mask(coarse, tiles, plan, band=band, low=low, high=high, progress=progress_hook(plan.batch)),)
 
 
 NODE_CLASS_MAPPINGS = {"TileStitchMaskRefineMerge": MaskRefineMerge}

@@ -100,15 +100,13 @@ class SeamReport:
                 raise ValueError(f"reference has {reference.shape[0]} images for {image.shape[0]}; give one or one per image")
             if reference.shape[1:3] != image.shape[1:3]:
                 reference = resize_image(reference, image.shape[1], image.shape[2])
-        progress = progress_hook(image.shape[0])
         reports, maps = [], []
         for i in range(image.shape[0]):
             ref = None if reference is None else reference[min(i, reference.shape[0] - 1)]
-            rep = seam_report(image[i], plan, reference=ref, z_threshold=z_threshold, delta_e_threshold=delta_e_threshold, worst=worst_count)
+            rep = seam_report(image[i], plan, reference=ref, z_threshold=z_threshold, delta_e_threshold=delta_e_threshold,
+                              worst=worst_count, progress=progress_hook(len(plan.seams)))
             reports.append(rep)
             maps.append(seam_heatmap(image[i], plan, rep))
-            if progress:
-                progress(i + 1, image.shape[0])
         heatmap = torch.stack(maps)
         summary = "\n".join(r["summary"] for r in reports)
         visible = sum(r["visible_count"] for r in reports)

@@ -21,7 +21,7 @@ is larger, e.g. after an x4 upscale):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import torch
 
@@ -142,19 +142,22 @@ def strip_delta_e(image: torch.Tensor, seam: Seam, width: int = 8, reference: Op
 
 
 def seam_scores(image: torch.Tensor, plan: TilePlan, *, reference: Optional[torch.Tensor] = None, radius: int = 16, strip: int = 8,
-                segment: int = 64) -> List[SeamScore]:
+                segment: int = 64, progress: Optional[Callable[[int, int], None]] = None) -> List[SeamScore]:
     """Score every seam of ``plan`` on ``image`` ``[H, W, C]`` (RGB or RGBA, float in [0, 1]).
 
     ``reference`` (same size) removes the natural colour change between the
-    strips from ``delta_e``.
+    strips from ``delta_e``; ``progress(done, total)`` runs after each seam.
     """
     if image.ndim != 3 or image.shape[-1] < 3:
         raise ValueError(f"image must be [H, W, C] with at least 3 channels, got {tuple(image.shape)}")
     if reference is not None and reference.shape[:2] != image.shape[:2]:
         raise ValueError(f"reference is {tuple(reference.shape)}, the image {tuple(image.shape)}")
-    scaled = plan.for_image_size(image.shape[0], image.shape[1])
-    return [
-        SeamScore(i, seam.axis, seam.position, seam.span, profile_z(image, seam, radius=radius),
-                  strip_delta_e(image, seam, width=strip, reference=reference), segment_z(image, seam, segment, radius=radius))
-        for i, seam in enumerate(scaled.seams)
-    ]
+    seams = plan.for_image_size(image.shape[0], image.shape[1]).seams
+    scores = []
+    for i, seam in enumerate(seams):
+        scores.append(SeamScore(i, seam.axis, seam.position, seam.span, profile_z(image, seam, radius=radius),
+                                strip_delta_e(image, seam, width=strip, reference=reference),
+                                segment_z(image, seam, segment, radius=radius)))
+        if progress is not None:
+            progress(i + 1, len(seams))
+    return scores

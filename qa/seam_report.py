@@ -25,7 +25,7 @@ DEFAULT_DELTA_E = 2.0
 
 
 def seam_report(image: torch.Tensor, plan: TilePlan, *, reference: Optional[torch.Tensor] = None, z_threshold: float = DEFAULT_Z,
-                delta_e_threshold: float = DEFAULT_DELTA_E, worst: int = 5) -> dict:
+                delta_e_threshold: float = DEFAULT_DELTA_E, worst: int = 5, progress=None) -> dict:
     """The report for ``image`` ``[H, W, C]`` (RGB(A) in [0, 1]) merged with ``plan`` (scaled to the image's size).
 
     Returns a JSON-ready dict: ``seams`` (one dict per seam of the plan:
@@ -33,7 +33,7 @@ def seam_report(image: torch.Tensor, plan: TilePlan, *, reference: Optional[torc
     excess_z, score, visible), ``worst`` (indices, worst first), counts,
     thresholds and a one-paragraph ``summary``.
     """
-    scores = seam_scores(image, plan, reference=reference)
+    scores = seam_scores(image, plan, reference=reference, progress=progress)
     scaled = plan.for_image_size(image.shape[0], image.shape[1])
     seams = []
     for sc, seam in zip(scores, scaled.seams):

@@ -199,9 +199,15 @@ def mask_grid_report(plan: TilePlan, mask, threshold: float = 0.5) -> str:
         1 for x, y, w, h in boxes
         if not any(lo < y + h and y < hi for lo, hi in bands[0]) and not any(lo < x + w and x < hi for lo, hi in bands[1])
     )
-    in_bands = 0.0
+    in_band = []  # per axis: which rows / columns lie in some blend band
     for dim in (0, 1):
-        in_bands += axis_cost(plan.axis(dim), m.sum(axis=1 - dim, dtype=np.float64), []).band_mass
+        flags = np.zeros(plan.axis(dim).length, np.float32)
+        for lo, hi in bands[dim]:
+            flags[lo:hi] = 1.0
+        in_band.append(flags)
+    rows_mass = (in_band[0] @ m).astype(np.float64)  # per column: the mask in band rows (one pass, no copy of the mask)
+    cols = in_band[1].astype(np.float64)
+    in_bands = float(rows_mass.sum() + m.sum(axis=0, dtype=np.float64) @ cols - rows_mass @ cols)  # the union: crossings once
     total = float(m.sum(dtype=np.float64))
     share = in_bands / total if total > 0 else 0.0
     return (f"{clear} of {len(boxes)} objects clear of every blend band, {whole} of {len(fits)} that fit a tile inside one; "
