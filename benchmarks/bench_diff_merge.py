@@ -38,7 +38,7 @@ def child(photo: str, width: int, height: int, blend: str) -> None:
 
     from tilestitch.imaging.color import ciede2000, rgb_to_lab
     from tilestitch.diffmerge import diff_merge
-        from tilestitch.diffmerge.synthetic import synthetic_edit
+    from tilestitch.diffmerge.synthetic import synthetic_edit
     from tilestitch.media import read_image
 
     src = read_image(str(shared_dir() / "data" / "images" / PHOTOS[photo]))

@@ -77,7 +77,7 @@ def refine_mask(
             outlines where the refined mask is used (at least the coarse
             mask's block size: its outlines can be off by that much).
         low, high: coarse values in between count as uncertain.
-        progress: ``progress(done, total)`` after each strip of rows.
+        progress: ``progress(done, total)`` after each row of tiles merged, then each strip of rows.
 
     Returns:
         MASK ``[B, H, W]`` float32 at the merged tiles' size.
@@ -88,7 +88,7 @@ def refine_mask(
         raise ValueError(f"coarse has {coarse.shape[0]} masks for a plan of {plan.batch} images")
     if band < 0:
         raise ValueError(f"band must be >= 0, got {band}")
-    refined = compose(mask_tiles.float().contiguous(), plan, window, layout=MASK, out=out)
+    refined = compose(mask_tiles.float().contiguous(), plan, window, layout=MASK, out=out, progress=progress)
     _, height, width = refined.shape
     ch, cw = coarse.shape[-2:]
     if abs(math.log((height / ch) / (width / cw))) > 0.02:

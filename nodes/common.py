@@ -13,6 +13,7 @@ import torch
 from ..blenders import blend, blender
 from ..imaging.resample import resize_mask
 from ..tiling import IMAGE, MASK, PLAN_MODES, TilePlan, extract_tiles, plan_tiles
+from ..tiling.stack import TileStack
 
 PACK = "TileStitch"
 TILE_PLAN = "TILE_PLAN"
@@ -142,7 +143,7 @@ def check_image(t, name: str) -> torch.Tensor:
 
 
 def check_mask(t, name: str) -> torch.Tensor:
-    """A MASK is ``[B, H, W]`` (``[H, W]`` is accepted as a batch of one); float out."""
+    """A MASK is ``[B, H, W]`` (``[H, W]`` is accepted as a batch of one); float out. An implicit zero mask stays a view."""
     if not isinstance(t, torch.Tensor):
         raise ValueError(f"{name} must be a MASK tensor, got {type(t).__name__}")
     if t.ndim == 2:
@@ -260,9 +261,10 @@ def merge_tiles(tiles, plan, blend_method: str, mask_tiles=None, **options) -> T
     plan = check_plan(plan)
     blender(blend_method)  # an unknown method is named before any work
     tiles = _checked_tiles(tiles, check_image, "tiles", "tile")
-    zero_masks = mask_tiles is None or all(is_zeros_mask(m) for m in (mask_tiles if isinstance(mask_tiles, (list, tuple)) else [mask_tiles]))
-    if not zero_masks:
+    if mask_tiles is not None:
         mask_tiles = _checked_tiles(mask_tiles, check_mask, "mask_tiles", "tile")
+        TileStack(mask_tiles, plan, MASK, "mask_tiles")  # count and size, named before any work
+    zero_masks = mask_tiles is None or all(is_zeros_mask(m) for m in (mask_tiles if isinstance(mask_tiles, list) else [mask_tiles]))
     progress = progress_hook(2 * plan.count + plan.rows)
     image = blend(tiles, plan, blend_method, layout=IMAGE, progress=progress, **options)
     out_h, out_w = image.shape[1], image.shape[2]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 
@@ -77,6 +77,9 @@ class GlobalContextEncode:
         check_finite(image, "image")
         context = build_context(image, max_side)
         if vae is not None:
+            if min(context.reference.shape[1:3]) < 8:
+                raise ValueError(f"image is {image.shape[2]} x {image.shape[1]} px: too small to encode with the vae "
+                                 "(its reference needs at least 8 px a side)")
             context = context.with_latent(encode_with_vae(vae, as_rgb(context.reference), "vae"))
         return (context, context.reference, json.dumps(context.summary()))
 

@@ -199,6 +199,8 @@ class TiledDenoise:
               skip_residual: float = 0.0) -> Tuple[object]:
         import comfy.patcher_extension
 
+        if not all(callable(getattr(model, a, None)) for a in ("clone", "add_wrapper_with_key")) or not hasattr(model, "model"):
+            raise ValueError(f"model must be a MODEL (from Load Diffusion Model or a checkpoint loader), got {type(model).__name__}")
         align = model_patch_size(model)
         if tile_width % align or tile_height % align:
             raise ValueError(f"tile_width and tile_height must be multiples of the model's patch size {align}")

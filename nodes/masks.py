@@ -7,7 +7,9 @@ from typing import Tuple
 import torch
 
 from ..masks.refine import refine_mask
+from ..tiling import MASK
 from ..tiling.plan import TilePlan
+from ..tiling.stack import TileStack
 from .common import TILE_PLAN, category, check_finite, check_mask, check_plan, progress_hook
 
 
@@ -49,6 +51,7 @@ class MaskRefineMerge:
         tiles = check_mask(mask_tiles, "mask_tiles")
         check_finite(coarse, "coarse_mask", per="mask")
         check_finite(tiles, "mask_tiles", per="tile")
+        TileStack(tiles, plan, MASK, "mask_tiles")  # count and size, named before any work
         return (refine_mask(coarse, tiles, plan, band=band, low=low, high=high, progress=progress_hook(plan.batch)),)
 
 

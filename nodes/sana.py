@@ -17,7 +17,9 @@ from ..sana import TILING_MODES, decode_latent, encode_image, encode_prompt, fin
 from ..sana.models import DTYPES, WHERE_TO_GET, SanaModels
 from ..sana.prompt import SanaPrompt
 from ..tiling.denoise import DENOISE_WINDOWS
-from .common import DEVICE_TOOLTIP, DEVICES, category, check_image, compute_device, latent_samples, module_bytes, progress_hook
+from .common import (
+    DEVICE_TOOLTIP, DEVICES, category, check_finite, check_image, compute_device, latent_samples, module_bytes, progress_hook,
+)
 
 SANA_MODEL = "SANA_MODEL"
 SANA_CONDITIONING = "SANA_CONDITIONING"
@@ -162,6 +164,9 @@ class SanaVAEEncode:
     def encode(self, sana, image, tiling, tile_size, overlap, tile_batch_size):
         sana = _check_models(sana)
         image = check_image(image, "image")
+        check_finite(image, "image")
+        if image.shape[-1] != 3:
+            raise ValueError(f"image has {image.shape[-1]} channel(s); SANA's DC-AE encodes RGB images (3 channels)")
         _make_room(sana.device, sana.vae)
         b, h, w, _ = image.shape
         samples = encode_image(sana, image, tiling=tiling, tile=tile_size, overlap=overlap, batch_size=tile_batch_size,

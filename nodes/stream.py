@@ -54,6 +54,8 @@ class TiledUpscaleStream:
         image = check_image(image, "image")
         check_finite(image, "image")
         runner = UpscaleModelRunner(upscale_model, compute_device(device))
+        if image.shape[-1] != runner.channels:
+            raise ValueError(f"image has {image.shape[-1]} channel(s) but the upscale model takes {runner.channels}-channel images")
         b, h, w, _ = image.shape
         plan = plan_from_widgets(h, w, b, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
                                  rows=rows, cols=cols, max_megapixels=max_megapixels, align=lcm(align, runner.multiple_of))

@@ -13,7 +13,7 @@ from ..blenders import BLENDERS, blend_tooltip
 from ..tiling import TilePlan, plan_by_tile_size
 from ..tiling.object_grid import mask_grid_report, plan_around_mask
 from .common import (
-    TILE_PLAN, category, check_finite, check_image, check_mask, check_plan, cut_tiles, fit_mask, merge_tiles,
+    TILE_PLAN, category, check_finite, check_image, check_plan, cut_tiles, fit_mask, merge_tiles,
     plan_from_widgets, plan_inputs,
 )
 

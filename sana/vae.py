@@ -41,7 +41,7 @@ def check_tiling(mode: str, tile: int, overlap: int, factor: int) -> None:
     if mode == "off":
         return
     if tile % factor or overlap % factor:
-        raise ValueError(f"tile ({tile}) and overlap ({overlap}) must be multiples of the VAE's factor {factor} px")
+        raise ValueError(f"tile_size ({tile}) and overlap ({overlap}) must be multiples of the DC-AE's factor {factor} px")
     if not 0 <= overlap < tile:
         raise ValueError(f"overlap ({overlap}) must be at least 0 and smaller than the tile ({tile})")
 

@@ -190,8 +190,8 @@ class TilePlan:
     def for_tiles(self, count: int, tile_height: int, tile_width: int, what: str = "tiles") -> "TilePlan":
         """``for_tile_size`` after checking that ``count`` tiles are what this plan cut (``batch * count``)."""
         if count != self.batch * self.count:
-            per = f"{self.count} tiles x batch {self.batch}" if self.batch > 1 else f"{self.count} tiles"
-            raise ValueError(f"got {count} {what} but the tile plan has {per} = {self.batch * self.count}")
+            per = f"{self.count} tiles x batch {self.batch} = {self.batch * self.count}" if self.batch > 1 else f"{self.count} tiles"
+            raise ValueError(f"got {count} {what} but the tile plan has {per}")
         return self.for_tile_size(tile_height, tile_width, what)
 
     def for_image_size(self, height: int, width: int, what: str = "the image") -> "TilePlan":

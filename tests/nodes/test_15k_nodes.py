@@ -1,8 +1,5 @@
 """Memory, 16-bit I/O, object-aware split and mask refine nodes, called directly (no ComfyUI process)."""
 
-import os
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -19,25 +16,9 @@ from tilestitch.tiling.sizing import cpu_peak_supported
 
 from support import srgb_icc_profile
 
+from fakes import FakeUpscaleModel, install_folder_paths
+
 PLAN = dict(mode="tile_size", tile_width=96, tile_height=96, overlap=16, rows=2, cols=2, max_megapixels=1.0, align=8)
-
-
-class FakeUpscaleModel:
-    """What ComfyUI's UPSCALE_MODEL (a spandrel descriptor) offers: a conv x2 network, callable on [B, C, H, W]."""
-
-    def __init__(self):
-        torch.manual_seed(0)
-        self.model = torch.nn.Sequential(torch.nn.Conv2d(3, 12, 3, padding=1), torch.nn.PixelShuffle(2))
-        self.scale = 2
-        self.input_channels = 3
-        self.size_requirements = types.SimpleNamespace(minimum=8, multiple_of=4, square=False)
-
-    def to(self, device):
-        self.model.to(device)
-        return self
-
-    def __call__(self, x):
-        return self.model(x)
 
 
 def test_tiled_upscale_stream_matches_the_untiled_model_away_from_nothing():
@@ -100,31 +81,7 @@ def test_mask_refine_node():
 
 @pytest.fixture
 def comfy_folders(tmp_path, monkeypatch):
-    """A stand-in for ComfyUI's folder_paths: input/ and output/ under tmp_path."""
-    inp, outp = tmp_path / "input", tmp_path / "output"
-    inp.mkdir()
-    outp.mkdir()
-    fp = types.ModuleType("folder_paths")
-    fp.get_input_directory = lambda: str(inp)
-    fp.get_output_directory = lambda: str(outp)
-    fp.get_temp_directory = lambda: str(tmp_path / "temp")
-
-    def annotated_filepath(name):  # ComfyUI's own rule: a trailing [input] / [output] / [temp] names the folder
-        for tag, folder in (("[output]", outp), ("[input]", inp), ("[temp]", tmp_path / "temp")):
-            if name.endswith(tag):
-                return name[: -len(tag) - 1], str(folder)
-        return name, None
-
-    fp.annotated_filepath = annotated_filepath
-
-    def get_save_image_path(prefix, out_dir, w=0, h=0):
-        sub, name = os.path.split(prefix)
-        os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
-        return os.path.join(out_dir, sub), name, 1, sub, prefix
-
-    fp.get_save_image_path = get_save_image_path
-    monkeypatch.setitem(sys.modules, "folder_paths", fp)
-    return inp, outp
+    return install_folder_paths(tmp_path, monkeypatch)
 
 
 def test_load_process_save_16_bit_keeps_every_code_and_the_profile(comfy_folders):

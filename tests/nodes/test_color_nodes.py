@@ -11,18 +11,9 @@ from tilestitch.nodes.tiles import TileMerge, TileSplit
 
 from support import load_photo
 
+from fakes import FakeVAE
+
 WIDGETS = dict(mode="tile_size", tile_width=256, tile_height=256, overlap=64, rows=2, cols=2, max_megapixels=1.0, align=8)
-
-
-class FakeVAE:
-    """What a ComfyUI VAE offers the node: ``encode(pixels [B, H, W, 3]) -> latent [B, 16, H/8, W/8]``."""
-
-    def __init__(self):
-        self.seen = None
-
-    def encode(self, pixels):
-        self.seen = pixels.shape
-        return torch.nn.functional.avg_pool2d(pixels.permute(0, 3, 1, 2), 8).repeat(1, 6, 1, 1)[:, :16]
 
 
 def test_context_node_outputs_and_vae():

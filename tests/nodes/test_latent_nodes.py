@@ -1,12 +1,12 @@
 """Latent split / merge and the tiled-denoise model patch, called directly (no ComfyUI process)."""
 
-import sys
-import types
 
 import pytest
 import torch
 
 from tilestitch.nodes.latent import LatentMerge, LatentSplit, TiledDenoise, TiledDenoiseState
+
+from fakes import FakeModel, install_patcher_extension
 
 WIDGETS = dict(mode="tile_size", tile_width=32, tile_height=32, overlap=8, rows=2, cols=2, max_megapixels=1.0, align=2)
 
@@ -90,30 +90,9 @@ def test_wrapper_passes_small_latents_and_area_conditioning_goes_tile_by_tile():
     assert calls == [1] * 9
 
 
-class FakeModel:
-    """A ModelPatcher stand-in: clone() and add_wrapper_with_key()."""
-
-    def __init__(self):
-        self.wrappers = {}
-        self.model = types.SimpleNamespace(diffusion_model=types.SimpleNamespace(patch_size=2))
-
-    def clone(self):
-        m = FakeModel()
-        m.wrappers = {k: dict(v) for k, v in self.wrappers.items()}
-        return m
-
-    def add_wrapper_with_key(self, kind, key, fn):
-        self.wrappers.setdefault(kind, {})[key] = fn
-
-
 @pytest.fixture
 def fake_patcher_extension(monkeypatch):
-    comfy = types.ModuleType("comfy")
-    ext = types.ModuleType("comfy.patcher_extension")
-    ext.WrappersMP = types.SimpleNamespace(CALC_COND_BATCH="calc_cond_batch")
-    comfy.patcher_extension = ext
-    monkeypatch.setitem(sys.modules, "comfy", comfy)
-    monkeypatch.setitem(sys.modules, "comfy.patcher_extension", ext)
+    install_patcher_extension(monkeypatch)
 
 
 PATCH = dict(tile_width=64, tile_height=64, overlap=16, tile_batch_size=2, blend="cosine", shift=False, reference_latents="crop", edge_margin=0)

@@ -1,7 +1,5 @@
 """Split / merge node adapters called directly (no ComfyUI process)."""
 
-import sys
-import types
 
 import pytest
 import torch
@@ -11,6 +9,8 @@ from tilestitch.nodes.tiles import TileMerge, TileMergeList, TilePlanInfo, TileS
 from tilestitch.tiling import TilePlan
 
 from support import load_photo
+
+from fakes import FakeComfy
 
 WIDGETS = dict(mode="tile_size", tile_width=256, tile_height=256, overlap=48, rows=2, cols=2, max_megapixels=1.0, align=8)
 
@@ -107,43 +107,6 @@ def test_single_pixel_image():
     assert plan.count == 1 and tiles.shape == (1, 1, 1, 3)
     out, _ = TileMerge().merge(tiles, plan, "multiband")
     assert torch.equal(out, img)
-
-
-class FakeComfy:
-    """Stand-ins for comfy.utils.ProgressBar and the interrupt check, as ComfyUI provides them."""
-
-    def __init__(self, interrupt_after=None):
-        self.updates = []
-        self.checks = 0
-        self.interrupt_after = interrupt_after
-        fake = self
-
-        class ProgressBar:
-            def __init__(self, total):
-                self.total = total
-
-            def update_absolute(self, value, total=None):
-                fake.updates.append((value, total))
-
-        class Interrupted(Exception):
-            pass
-
-        def throw():
-            fake.checks += 1
-            if fake.interrupt_after is not None and fake.checks > fake.interrupt_after:
-                raise Interrupted("interrupted")
-
-        self.Interrupted = Interrupted
-        self.utils = types.SimpleNamespace(ProgressBar=ProgressBar)
-        self.mm = types.SimpleNamespace(throw_exception_if_processing_interrupted=throw)
-
-    def install(self, monkeypatch):
-        comfy = types.ModuleType("comfy")
-        comfy.utils = self.utils
-        comfy.model_management = self.mm
-        monkeypatch.setitem(sys.modules, "comfy", comfy)
-        monkeypatch.setitem(sys.modules, "comfy.utils", self.utils)
-        monkeypatch.setitem(sys.modules, "comfy.model_management", self.mm)
 
 
 def test_progress_bar_advances_per_tile(monkeypatch):

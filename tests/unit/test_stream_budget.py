@@ -118,7 +118,8 @@ def test_cpu_probe_predicts_a_larger_tile_safely():
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["bpp"] > 32 * 4  # at least one 32-channel float map per pixel
     assert 0.97 * r["measured"] <= r["predicted"] <= 1.25 * r["measured"], r
-    # and in this (long-running) process: within the default safety margin
+    # and in this (long-running) process: within the default safety margin, as the median of three tries (a
+    # stray allocation by another thread during one measurement must not decide the test)
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.Conv2d(16, 3, 3, padding=1))
 
@@ -126,6 +127,8 @@ def test_cpu_probe_predicts_a_larger_tile_safely():
         with torch.inference_mode():
             net(torch.rand(batch, 3, side, side))
 
-    model, _ = calibrate(run, "cpu", (128, 192, 256))
-    measured = measure_peak_bytes(lambda: run(512, 1), "cpu")
-    assert model.predict(512 * 512) >= (1 - 0.25) * measured
+    ratios = []
+    for _ in range(3):
+        model, _ = calibrate(run, "cpu", (128, 192, 256))
+        ratios.append(model.predict(512 * 512) / measure_peak_bytes(lambda: run(512, 1), "cpu"))
+    assert sorted(ratios)[1] >= 1 - 0.25, ratios
