@@ -23,17 +23,10 @@ import sys
 import numpy as np
 import torch
 
-from common import ROOT, best_of, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, table, write_json
+from common import ROOT, best_of, paste, peak_rss_bytes, reset_peak_rss, rss_bytes, run_isolated, table, write_json
 
 from tilestitch.blenders import BLENDERS, blend
 from tilestitch.tiling import axis_weights, extract_tiles, plan_by_tile_size
-
-
-def paste(tiles, plan):
-    out = torch.empty((plan.batch, plan.height, plan.width, tiles.shape[-1]), dtype=tiles.dtype)
-    for t in plan:
-        out[:, t.y : t.y + t.height, t.x : t.x + t.width].copy_(tiles[t.index])
-    return out
 
 
 def naive_merge(tiles, plan, window="cosine"):

@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from import_pack import import_pack, shared_dir  # noqa: E402,F401
 
 import_pack()
-from tilestitch.tiling import budget  # noqa: E402  (the one place that reads /proc for memory)
+from tilestitch.tiling import sizing  # noqa: E402  (the one place that reads /proc for memory)
 
 
 def best_of(fn, repeat: int = 3) -> float:
@@ -29,14 +29,24 @@ def best_of(fn, repeat: int = 3) -> float:
     return statistics.median(times)
 
 
+def paste(tiles, plan):
+    """The paste floor: a new image with every tile copied in (later tiles over earlier ones), no blending."""
+    import torch
+
+    out = torch.empty((plan.batch, plan.height, plan.width, tiles.shape[-1]), dtype=tiles.dtype)
+    for t in plan:
+        out[:, t.y : t.y + t.height, t.x : t.x + t.width].copy_(tiles[t.index])
+    return out
+
+
 def rss_bytes() -> int:
-    return budget.rss_bytes()
+    return sizing.rss_bytes()
 
 
 def reset_peak_rss() -> None:
     """Restart the peak-RSS count at the current RSS (Linux: it survives fork and exec otherwise)."""
     try:
-        budget.reset_peak_rss()
+        sizing.reset_peak_rss()
     except OSError:
         pass
 
@@ -44,7 +54,7 @@ def reset_peak_rss() -> None:
 def peak_rss_bytes() -> int:
     """Peak RSS since start or since ``reset_peak_rss`` (VmHWM; ``ru_maxrss`` where there is none)."""
     try:
-        return budget.peak_rss_bytes()
+        return sizing.peak_rss_bytes()
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 

@@ -15,7 +15,7 @@ in source pixels onto the reference with sub-pixel accuracy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Optional
 
@@ -31,6 +31,8 @@ class GlobalContext:
     source_width: int
     reference: torch.Tensor
     latent: Optional[torch.Tensor] = None
+    #: what users of the context derive from the reference once (low-passed crops ...), filled on first use
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def batch(self) -> int:
@@ -78,7 +80,7 @@ class GlobalContext:
 
     def with_latent(self, latent: torch.Tensor) -> "GlobalContext":
         """A copy holding the reference's VAE latent ``[B, C, h, w]`` (on the CPU, float32)."""
-        return replace(self, latent=latent.detach().float().cpu())
+        return replace(self, latent=latent.detach().float().cpu(), derived={})
 
     def summary(self) -> dict:
         """Sizes for display and JSON (no tensors)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Dict, Tuple
 
 import numpy as np
@@ -58,7 +59,15 @@ def _to_yxs(a: np.ndarray, axes: str) -> np.ndarray:
     return a
 
 
-def write_tiff(path: str, pixels: np.ndarray, meta: ImageMeta, compression: str = "zlib") -> None:
+#: tifffile settings per compression choice (``media.io.COMPRESSION``), strips compressed on every core; horizontal
+#: differencing for integers (16-bit photos compress faster and to half the size with it). A 24 MP 16-bit photo:
+#: none 0.03 s / 144 MB, fast (zlib 1) 0.66 s / 34 MB, small (zlib 6) 3.3 s / 28 MB (zlib 9: 23 s for 27 MB).
+TIFF_SETTINGS = {"none": {"compression": None},
+                 "fast": {"compression": "zlib", "compressionargs": {"level": 1}, "predictor": True},
+                 "small": {"compression": "zlib", "compressionargs": {"level": 6}, "predictor": True}}
+
+
+def write_tiff(path: str, pixels: np.ndarray, meta: ImageMeta, compression: str = "fast") -> None:
     """Write ``[H, W, C]`` uint8/uint16/float16/float32 pixels with ``meta``'s profile and tags."""
     import tifffile
 
@@ -75,16 +84,13 @@ def write_tiff(path: str, pixels: np.ndarray, meta: ImageMeta, compression: str 
     for key, code in ASCII_TAG_CODES.items():
         if meta.text.get(key):
             extratags.append((code, "s", 0, meta.text[key], True))
-    kwargs = dict(photometric=photometric, compression=None if compression == "none" else compression,
-                  metadata=None, extratags=extratags, extrasamples=extrasamples,
+    settings = dict(TIFF_SETTINGS[compression])
+    if pixels.dtype.kind == "f":
+        settings.pop("predictor", None)  # differencing floats needs the floating-point predictor (imagecodecs)
+    if settings["compression"]:
+        settings["maxworkers"] = os.cpu_count() or 1
+    kwargs = dict(photometric=photometric, **settings, metadata=None, extratags=extratags, extrasamples=extrasamples,
                   description=meta.text.get("description"), software=meta.text.get("software") or "")
     if meta.dpi:
         kwargs.update(resolution=(float(meta.dpi[0]), float(meta.dpi[1])), resolutionunit="INCH")
-    data = pixels[:, :, 0] if c == 1 else pixels
-    if pixels.dtype.kind == "u" and compression != "none":
-        try:  # horizontal differencing: 16-bit photos compress much better
-            tifffile.imwrite(path, data, predictor=True, **kwargs)
-            return
-        except KeyError:  # the predictor needs imagecodecs here
-            pass
-    tifffile.imwrite(path, data, **kwargs)
+    tifffile.imwrite(path, pixels[:, :, 0] if c == 1 else pixels, **kwargs)

@@ -10,7 +10,7 @@ import torch
 from ..correct.frequency import METHODS as FREQUENCY_METHODS
 from ..correct.frequency import WAVELETS, frequency_merge
 from ..correct.global_context import GlobalContext, build_context
-from ..correct.tile_color import METHODS, correct_tiles, tile_drift
+from ..correct.tile_color import METHODS, correct_and_measure
 from ..imaging.color import as_rgb
 from ..tiling.plan import TilePlan
 from .common import TILE_PLAN, category, check_finite, check_image, check_plan, progress_hook
@@ -116,13 +116,12 @@ class TileColorCorrect:
         check_finite(tiles, "tiles", per="tile")
         context = check_context(context)
         plan = context.plan_in_source_pixels(plan)
-        before = tile_drift(tiles, plan, context)
-        out = correct_tiles(tiles, plan, context, method, strength, progress=progress_hook(tiles.shape[0]))
-        after = tile_drift(out, plan, context)
+        result = correct_and_measure(tiles, plan, context, method, strength, progress=progress_hook(tiles.shape[0]))
+        before, after = result.drift_before, result.drift_after
         report = (f"{method}, strength {strength:g}: drift from the reference (mean CIEDE2000 of low frequencies) "
                   f"{float(before.mean()):.2f} -> {float(after.mean()):.2f}, worst tile "
                   f"{float(before.max()):.2f} -> {float(after.max()):.2f}")
-        return (out, report)
+        return (result.tiles, report)
 
 
 class FrequencyMerge:

@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..media import OUTPUT_FORMATS, READ_EXTENSIONS, ImageMeta, read_image_meta, write_image
+from ..media import COMPRESSION, OUTPUT_FORMATS, READ_EXTENSIONS, ImageMeta, compression_choice, read_rgb_alpha, write_image
 from .common import category, check_finite, check_image, progress_hook
 
 IMAGE_META = "IMAGE_META"
@@ -105,16 +105,15 @@ class LoadImage16:
 
     def load(self, image: str) -> Tuple[torch.Tensor, torch.Tensor, ImageMeta, str]:
         path = resolve_input_image(image)
-        pixels, meta = read_image_meta(path)
-        c = pixels.shape[2]
-        colour = pixels[:, :, :3] if c >= 3 else np.repeat(pixels[:, :, :1], 3, axis=2)
-        img = torch.from_numpy(np.ascontiguousarray(colour)).unsqueeze(0)
-        if c in (2, 4):
-            mask = 1.0 - torch.from_numpy(np.ascontiguousarray(pixels[:, :, -1])).unsqueeze(0)
+        rgb, alpha, meta = read_rgb_alpha(path)
+        img = torch.from_numpy(rgb).unsqueeze(0)
+        if alpha is not None:
+            mask = torch.from_numpy(np.subtract(1.0, alpha, out=alpha)).unsqueeze(0)  # ComfyUI's MASK is 1 - alpha
         else:
             mask = torch.zeros((1, 64, 64), dtype=torch.float32)
-        h, w = pixels.shape[:2]
-        return (img, mask, meta, f"{os.path.basename(path)}: {w} x {h} px, {c} channels; {meta.describe()}")
+        h, w = rgb.shape[:2]
+        channels = "RGBA" if alpha is not None else "RGB"
+        return (img, mask, meta, f"{os.path.basename(path)}: {w} x {h} px, {channels}; {meta.describe()}")
 
     @classmethod
     def IS_CHANGED(cls, image) -> str:
@@ -164,8 +163,10 @@ class SaveImage16:
                     "File name prefix; may contain a subfolder and ComfyUI's %date:...% style patterns.")}),
                 "format": (list(OUTPUT_FORMATS), {"default": "png16", "tooltip": "; ".join(
                     f"{k}: {v[1]}" for k, v in OUTPUT_FORMATS.items())}),
-                "compression": ("INT", {"default": 4, "min": 0, "max": 9, "tooltip": (
-                    "Lossless compression effort: PNG zlib level 0-9; TIFF: 0 = none, otherwise zlib.")}),
+                "compression": (list(COMPRESSION), {"default": "fast", "tooltip": (
+                    "Lossless compression. none: largest files, fastest. fast: zlib level 1 (a few times smaller for "
+                    "smooth photos, quick). small: zlib level 9, TIFF with horizontal prediction (smallest, slowest). "
+                    "Earlier versions' levels 0-9 still work (0 none, 1-5 fast, 6-9 small).")}),
             },
             "optional": {
                 "meta": (IMAGE_META, {"tooltip": "Metadata from Load Image 16-bit: ICC profile, EXIF, XMP, DPI, text."}),
@@ -173,7 +174,15 @@ class SaveImage16:
             "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
         }
 
-    def save(self, images: torch.Tensor, filename_prefix: str, format: str, compression: int, meta: Optional[ImageMeta] = None,
+    @classmethod
+    def VALIDATE_INPUTS(cls, compression):
+        try:
+            compression_choice(compression)
+        except ValueError as e:
+            return str(e)
+        return True
+
+    def save(self, images: torch.Tensor, filename_prefix: str, format: str, compression: str, meta: Optional[ImageMeta] = None,
              prompt: Optional[dict] = None, extra_pnginfo: Optional[dict] = None) -> dict:
         import folder_paths
 

@@ -43,7 +43,7 @@ class SolarPreview:
     def preview(self, image: torch.Tensor, shape: str, cycles: int, keep_colour: bool) -> Tuple[torch.Tensor, torch.Tensor]:
         image = check_image(image, "image")
         check_finite(image, "image")
-        return solarize(image, shape, cycles, keep_colour)
+        return solarize(image, shape, cycles, keep_colour, progress=progress_hook(image.shape[0]))
 
 
 class SeamReport:

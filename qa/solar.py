@@ -16,10 +16,11 @@ Curves on ``x`` in [0, 1] with ``m = 2 * cycles + 1`` (odd, so 0 -> 0 and
 from __future__ import annotations
 
 import math
+from typing import Callable, Optional
 
 import torch
 
-from ..imaging.color import lab_to_rgb, rgb_to_lab
+from ..imaging.color import as_rgb, map_lightness
 
 SHAPES = ("sine", "triangle")
 
@@ -37,33 +38,34 @@ def solar_curve(x: torch.Tensor, shape: str = "sine", cycles: int = 8) -> torch.
     return 1.0 - ((m * x).remainder(2.0) - 1.0).abs()
 
 
-def solarize(image: torch.Tensor, shape: str = "sine", cycles: int = 8, keep_colour: bool = False, rows_per_chunk: int = 512):
-    """Solar-curve preview of ``image`` ``[B, H, W, C]`` (RGB(A) in [0, 1]).
+def solarize(image: torch.Tensor, shape: str = "sine", cycles: int = 8, keep_colour: bool = False, rows_per_chunk: int = 1024,
+             progress: Optional[Callable[[int, int], None]] = None):
+    """Solar-curve preview of ``image`` ``[B, H, W, C]`` (RGB(A) or grey in [0, 1]).
 
     Returns ``(preview [B, H, W, C], curve [B, H, W])``: the preview is the
     curve applied to L* (grey, or with the original a*, b* when
     ``keep_colour``; alpha and extra channels copied), ``curve`` the curved
-    lightness in [0, 1], a mask-like channel for segmentation models. Works
-    in row chunks, so the only full-size buffers are the two outputs.
+    lightness in [0, 1], a mask-like channel for segmentation models. One
+    fused pass per strip of ``rows_per_chunk`` rows (``imaging.color.map_lightness``):
+    the only full-size buffers are the two outputs. ``progress(done, total)`` after each strip.
     """
-    if image.ndim != 4 or image.shape[-1] not in (1, 3, 4) and image.shape[-1] < 3:
+    if image.ndim != 4 or image.shape[-1] == 2:
         raise ValueError(f"image must be [B, H, W, C] with 1, 3 or more channels, got {tuple(image.shape)}")
     b, h, w, c = image.shape
-    preview = torch.empty_like(image, dtype=torch.float32)
+    solar_curve(torch.zeros(1), shape, cycles)  # checks shape and cycles before any work
+    preview = torch.empty(image.shape, dtype=torch.float32, device=image.device)
     curve = torch.empty((b, h, w), dtype=torch.float32, device=image.device)
-    for y0 in range(0, h, rows_per_chunk):
-        part = image[:, y0 : y0 + rows_per_chunk].float()
-        rgb = part[..., :3] if c >= 3 else part[..., :1].expand(-1, -1, -1, 3)
-        lab = rgb_to_lab(rgb.permute(0, 3, 1, 2))
-        y = solar_curve(lab[:, 0] / 100.0, shape, cycles)
-        curve[:, y0 : y0 + rows_per_chunk] = y
-        lab[:, 0] = 100.0 * y
-        if not keep_colour:
-            lab[:, 1:] = 0.0
-        out = lab_to_rgb(lab).clamp_(0.0, 1.0).permute(0, 2, 3, 1)
-        if c >= 3:
-            preview[:, y0 : y0 + rows_per_chunk, :, :3] = out
-            preview[:, y0 : y0 + rows_per_chunk, :, 3:] = part[..., 3:]
-        else:
-            preview[:, y0 : y0 + rows_per_chunk, :, 0] = out[..., 0]
+    strips = -(-h // rows_per_chunk)
+    for i in range(b):
+        for k, y0 in enumerate(range(0, h, rows_per_chunk)):
+            part = image[i, y0 : y0 + rows_per_chunk].float()
+            out, y = map_lightness(as_rgb(part, dim=-1), lambda x: solar_curve(x, shape, cycles), keep_colour)
+            curve[i, y0 : y0 + rows_per_chunk] = y
+            if c >= 3:
+                preview[i, y0 : y0 + rows_per_chunk, :, :3] = out
+                preview[i, y0 : y0 + rows_per_chunk, :, 3:] = part[..., 3:]
+            else:
+                preview[i, y0 : y0 + rows_per_chunk, :, 0] = out[..., 0]
+            if progress is not None:
+                progress(i * strips + k + 1, b * strips)
     return preview, curve

@@ -100,11 +100,14 @@ class FakeVAE:
         return torch.nn.functional.avg_pool2d(pixels.permute(0, 3, 1, 2), 8).repeat(1, 6, 1, 1)[:, :16]
 
 
-def install_folder_paths(tmp_path, monkeypatch):
-    """A stand-in for ComfyUI's folder_paths: input/ and output/ under tmp_path."""
+def install_folder_paths(tmp_path, monkeypatch=None):
+    """A stand-in for ComfyUI's folder_paths: input/ and output/ under tmp_path (left installed without ``monkeypatch``)."""
+    from pathlib import Path
+
+    tmp_path = Path(tmp_path)
     inp, outp = tmp_path / "input", tmp_path / "output"
-    inp.mkdir()
-    outp.mkdir()
+    inp.mkdir(exist_ok=True)
+    outp.mkdir(exist_ok=True)
     fp = types.ModuleType("folder_paths")
     fp.get_input_directory = lambda: str(inp)
     fp.get_output_directory = lambda: str(outp)
@@ -124,5 +127,8 @@ def install_folder_paths(tmp_path, monkeypatch):
         return os.path.join(out_dir, sub), name, 1, sub, prefix
 
     fp.get_save_image_path = get_save_image_path
-    monkeypatch.setitem(sys.modules, "folder_paths", fp)
+    if monkeypatch is None:
+        sys.modules["folder_paths"] = fp
+    else:
+        monkeypatch.setitem(sys.modules, "folder_paths", fp)
     return inp, outp

@@ -88,3 +88,16 @@ def test_conversion_layouts_types_and_unclipped_values():
     assert float(lab_to_rgb(lab, dim=-1).max()) <= 1.0
     with pytest.raises(ValueError, match="3 colour channels"):
         rgb_to_lab(torch.rand(2, 4, 5, 5))
+
+
+def test_ciede2000_fused_cpu_pass_matches_the_torch_formula():
+    lab1 = torch.tensor([p[0] for p in SHARMA])
+    lab2 = torch.tensor([p[1] for p in SHARMA])
+    want = torch.tensor([p[2] for p in SHARMA])
+    fast = ciede2000(lab1, lab2, dim=-1)  # float32 on the CPU: the fused pass
+    assert fast.dtype == torch.float32
+    torch.testing.assert_close(fast, want, atol=1e-4, rtol=0)
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(2, 3, 40, 50, generator=g) * torch.tensor([100.0, 200, 200]).view(1, 3, 1, 1) - torch.tensor([0.0, 100, 100]).view(1, 3, 1, 1)
+    b = a + torch.randn(a.shape, generator=g) * 3
+    torch.testing.assert_close(ciede2000(a, b).double(), ciede2000(a.double(), b.double()), atol=1e-4, rtol=0)
