@@ -14,10 +14,13 @@ the band's edges (blend ramps need room) and is found in O(L * W).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
 import torch
+
+from ..imaging.jit import load_kernels
 
 from .bands import BandSite, SeamCutter
 
@@ -36,23 +39,10 @@ def cut_cost(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
 
 
 def min_cost_path(cost: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """Column per row ``[L]`` of the cheapest top-to-bottom 8-connected path within columns ``[lo, hi)``."""
-    length, width = cost.shape
-    c = np.full_like(cost, np.inf, dtype=np.float64)
-    c[:, lo:hi] = cost[:, lo:hi]
-    acc = c[0].copy()
-    back = np.zeros((length, width), dtype=np.int8)
-    for y in range(1, length):
-        left = np.concatenate(([np.inf], acc[:-1]))
-        right = np.concatenate((acc[1:], [np.inf]))
-        stack = np.stack([left, acc, right])
-        choice = np.argmin(stack, axis=0)
-        back[y] = choice.astype(np.int8) - 1
-        acc = stack[choice, np.arange(width)] + c[y]
-    path = np.empty(length, dtype=np.int64)
-    path[-1] = int(np.argmin(acc))
-    for y in range(length - 1, 0, -1):
-        path[y - 1] = path[y] + back[y, path[y]]
+    """Column per row ``[L]`` of the cheapest top-to-bottom 8-connected path within columns ``[lo, hi)`` (numba, O(L * W))."""
+    kernels = load_kernels(Path(__file__).with_name("seam_path_kernels.py"))
+    path = np.empty(cost.shape[0], dtype=np.int64)
+    kernels.min_cost_path_kernel(np.ascontiguousarray(cost, dtype=np.float64), int(lo), int(hi), path)
     return path
 
 

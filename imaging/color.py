@@ -24,14 +24,14 @@ Two evaluations of the same formulas:
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 from typing import Callable, Tuple, Union
 
 import numpy as np
 import torch
+
+from .jit import load_kernels
 
 #: sRGB (linear) -> CIE XYZ, D65
 SRGB_TO_XYZ = np.array([
@@ -78,19 +78,11 @@ _ENCODE_TABLE = _table(srgb_encode, 4096, sqrt_domain=True)
 _KERNELS = None
 
 
-KERNEL_MODULE = "tilestitch_color_kernels"
-
-
 def _kernels():
-    """The numba kernels of ``color_kernels.py``, loaded under ``KERNEL_MODULE`` (see its docstring) on first use."""
+    """The numba kernels of ``color_kernels.py`` (``imaging.jit``), on first use."""
     global _KERNELS
     if _KERNELS is None:
-        module = sys.modules.get(KERNEL_MODULE)
-        if module is None:
-            spec = importlib.util.spec_from_file_location(KERNEL_MODULE, Path(__file__).with_name("color_kernels.py"))
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[KERNEL_MODULE] = module
-            spec.loader.exec_module(module)
+        module = load_kernels(Path(__file__).with_name("color_kernels.py"))
         _KERNELS = (module.rgb_to_lab_kernel, module.lab_to_rgb_kernel, module.lab_affine_kernel, module.ciede2000_kernel,
                     module.lightness_curve_kernel)
     return _KERNELS

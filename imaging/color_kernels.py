@@ -1,10 +1,9 @@
 """The fused per-pixel sRGB <-> CIELAB passes of ``imaging.color`` (numba, CPU, float32 ``[n, 3]`` in and out).
 
-Loaded by ``imaging.color`` only when a CPU float32 conversion runs, under
-one fixed module name whatever the pack's folder is called (numba's disk
-cache refers to the module by name), and it imports nothing of the pack:
-the tables and matrices come in as arguments, built by ``imaging.color``
-(one definition of the formulas). A table of ``n + 2`` entries samples its
+Loaded by ``imaging.color`` (through ``imaging.jit``) only when a CPU
+float32 conversion runs; it imports nothing of the pack: the tables and
+matrices come in as arguments, built by ``imaging.color`` (one definition
+of the formulas). A table of ``n + 2`` entries samples its
 curve at ``k / n`` (``_uniform``) or at ``(k / n)^2`` (``_sqrt_domain``, for
 the sRGB encoding, steep at black). The compiled kernels are
 cached on disk (``cache=True``), so later processes skip the compile.

@@ -12,7 +12,7 @@ const SPLIT_NODES = {
   TileStitchLatentSplit: { input: "samples", latent: true },
 };
 const REPORT_NODE = "TileStitchSeamReport";
-const PLAN_WIDGETS = ["mode", "tile_width", "tile_height", "overlap", "rows", "cols", "max_megapixels", "align"];
+const PLAN_WIDGETS = ["mode", "tile_width", "tile_height", "overlap", "rows", "cols", "max_megapixels", "align", "shrink_tiles"];
 const PREVIEW_HEIGHT = 170;
 
 const state = { lastReport: null };

@@ -13,7 +13,8 @@ from ..imaging.resample import resize_planar
 from ..tiling import LATENT, MASK, TilePlan, extract_tiles
 from ..tiling.cond_tiling import ControlTiler, needs_single_tiles, tile_conds
 from ..tiling.denoise import DENOISE_WINDOWS, GlobalGuidance, latent_plan, shifted_plan, tiled_predict
-from .common import TILE_PLAN, category, check_plan, latent_samples, plan_from_widgets, plan_inputs, text_progress
+from ..tiling.sizing import AUTO_SAFETY, largest_batch
+from .common import SHRINK_TILES, TILE_PLAN, category, check_plan, latent_samples, plan_from_widgets, plan_inputs, text_progress
 from .correct import GLOBAL_CONTEXT
 
 SOURCE_BATCH_INDEX = "tilestitch_source_batch_index"
@@ -50,13 +51,13 @@ class LatentSplit:
         return {"required": {
             "samples": ("LATENT", {"tooltip": "The latent to tile (e.g. VAE Encode of the full image)."}),
             **plan_inputs(unit="latent px", tile=128, overlap=32, align=2, max_size=8192),
-        }}
+        }, "optional": {"shrink_tiles": SHRINK_TILES}}
 
     def split(self, samples: dict, mode: str, tile_width: int, tile_height: int, overlap: int, rows: int, cols: int,
-              max_megapixels: float, align: int) -> Tuple[dict, TilePlan]:
+              max_megapixels: float, align: int, shrink_tiles: bool = False) -> Tuple[dict, TilePlan]:
         s = latent_samples(samples, "samples")
         b, _, h, w = s.shape
-        plan = plan_from_widgets(h, w, b, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
+        plan = plan_from_widgets(h, w, b, shrink_tiles, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
                                  rows=rows, cols=cols, max_megapixels=max_megapixels, align=align)
         out = {k: v for k, v in samples.items() if k not in ("samples", "noise_mask", "batch_index")}
         out["samples"] = extract_tiles(s, plan, LATENT)
@@ -116,6 +117,21 @@ class TiledDenoiseState:
         self.control_tiler = ControlTiler(_conform_hint)
         self.last_sigma = None
         self.calls = 0  # model evaluations requested (tile batches), for tests and logs
+        self.chosen_batch = None  # the batch tile_batch_size 0 chose last (ComfyUI's estimate against free memory)
+
+    def auto_batch(self, model, x_in: torch.Tensor, conds, plan) -> int:
+        """``tile_batch_size`` 0: the most tiles per call that ComfyUI's own estimate for this model fits in free memory."""
+        estimate = getattr(model, "memory_required", None)
+        if estimate is None:
+            return 1
+        import comfy.model_management as mm
+
+        b, c = x_in.shape[:2]
+        n_conds = max(1, len(conds))
+        free = mm.get_free_memory(x_in.device)
+        self.chosen_batch = largest_batch(lambda n: estimate([n * b * n_conds, c, plan.tile_height, plan.tile_width]), free,
+                                          safety=AUTO_SAFETY, upper=plan.count)
+        return self.chosen_batch
 
     def __call__(self, executor, model, conds, x_in, timestep, model_options):
         if x_in.ndim != 4:
@@ -132,7 +148,7 @@ class TiledDenoiseState:
             return executor(model, conds, x_in, timestep, model_options)
         if self.shift:
             plan = shifted_plan(plan, sigma)
-        batch = 1 if needs_single_tiles(conds) else self.tile_batch_size
+        batch = 1 if needs_single_tiles(conds) else self.tile_batch_size or self.auto_batch(model, x_in, conds, plan)
 
         def predict(x_tiles, tiles):
             self.calls += 1
@@ -169,7 +185,10 @@ class TiledDenoise:
                 "tile_width": ("INT", {"default": 128, "min": 8, "max": 1024, "step": 2, "tooltip": "Tile width in latent pixels (128 = 1024 image pixels with an 8x VAE): the model's native size."}),
                 "tile_height": ("INT", {"default": 128, "min": 8, "max": 1024, "step": 2, "tooltip": "Tile height in latent pixels."}),
                 "overlap": ("INT", {"default": 32, "min": 0, "max": 512, "step": 2, "tooltip": "Minimum overlap between tiles in latent pixels; predictions are blended across it."}),
-                "tile_batch_size": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "Tiles evaluated per model call. Memory grows with it, not with the image size."}),
+                "tile_batch_size": ("INT", {"default": 4, "min": 0, "max": 64, "tooltip": (
+                    "Tiles evaluated per model call; memory grows with it, not with the image size. 0 = as many as fit: "
+                    "ComfyUI's own memory estimate for this model at the tile batch's shape, against the device's free "
+                    "memory (a quarter kept back), chosen again at every step.")}),
                 "blend": (list(DENOISE_WINDOWS), {"default": "cosine", "tooltip": (
                     "How overlapping x0 predictions are weighted: cosine ramps across the overlap; mixture_of_diffusers: "
                     "Gaussian weights centred on each tile; multidiffusion: a plain average.")}),

@@ -66,7 +66,7 @@ def _estimated_tiles(h: int, w: int, mode: str, args: dict) -> float:
 
 def check_query(query: Mapping[str, str]) -> dict:
     """The planner's arguments from a query mapping (strings, as in a URL); ValueError on anything out of range."""
-    unknown = sorted(set(query) - set(INT_FIELDS) - {"max_megapixels", "mode"})
+    unknown = sorted(set(query) - set(INT_FIELDS) - {"max_megapixels", "mode", "shrink_tiles"})
     if unknown:
         raise ValueError(f"unknown query field {unknown[0][:32]!r}")
     if "height" not in query or "width" not in query:
@@ -80,7 +80,10 @@ def check_query(query: Mapping[str, str]) -> dict:
     h, w = args["height"], args["width"]
     if _estimated_tiles(h, w, mode, args) > MAX_TILES:
         raise ValueError(f"that grid has more than {MAX_TILES} tiles; use larger tiles or a smaller overlap")
-    return {**args, "mode": mode}
+    shrink = query.get("shrink_tiles", "false").lower()
+    if shrink not in ("true", "false"):
+        raise ValueError("shrink_tiles must be true or false")
+    return {**args, "mode": mode, "shrink": shrink == "true"}
 
 
 def plan_preview(query: Mapping[str, str]) -> dict:

@@ -17,6 +17,7 @@ from ..sana import TILING_MODES, decode_latent, encode_image, encode_prompt, fin
 from ..sana.models import DTYPES, WHERE_TO_GET, SanaModels
 from ..sana.prompt import SanaPrompt
 from ..tiling.denoise import DENOISE_WINDOWS
+from .models import free_bytes
 from .common import (
     DEVICE_TOOLTIP, DEVICES, category, check_finite, check_image, compute_device, latent_samples, module_bytes, progress_hook,
 )
@@ -225,7 +226,9 @@ class SanaTiledSampler:
             "flow_shift": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 20.0, "step": 0.1, "tooltip": "Timestep shift; 0 = the release's own (3.0 for SANA 1024)."}),
             "tile_size": ("INT", {"default": 32, "min": 4, "max": 512, "tooltip": "Tile side in latent pixels (32 = 1024 px, SANA 1024's native size)."}),
             "overlap": ("INT", {"default": 8, "min": 0, "max": 256, "tooltip": "Minimum overlap between tiles in latent pixels (8 = 256 px)."}),
-            "tile_batch_size": ("INT", {"default": 2, "min": 1, "max": 64, "tooltip": "Tiles per transformer call (x2 with cfg > 1)."}),
+            "tile_batch_size": ("INT", {"default": 2, "min": 0, "max": 64, "tooltip": (
+                "Tiles per transformer call (x2 with cfg > 1). 0 = as many as fit: the transformer is measured on one "
+                "and two tiles and the batch is chosen against the device's free memory (a quarter kept back).")}),
             "blend": (list(DENOISE_WINDOWS), {"default": "cosine", "tooltip": "How overlapping predictions are weighted: cosine ramps; mixture_of_diffusers: Gaussian; multidiffusion: plain average."}),
             "shift_tiles": ("BOOLEAN", {"default": True, "tooltip": "Move the interior tiles by a different amount every step (less than half the overlap) so seams never stay in one place."}),
         }}
@@ -242,7 +245,8 @@ class SanaTiledSampler:
         hook = progress_hook(steps)
         out = sample_tiled(sana, z, conditioning, seed=seed, steps=steps, cfg=cfg, denoise=denoise,
                            shift=flow_shift or None, tile=tile_size, overlap=overlap, tile_batch_size=tile_batch_size,
-                           window=DENOISE_WINDOWS[blend], move_tiles=shift_tiles, progress=hook)
+                           window=DENOISE_WINDOWS[blend], move_tiles=shift_tiles, progress=hook,
+                           free_bytes=lambda: free_bytes(sana.device))
         return ({**{k: v for k, v in samples.items() if k != "samples"}, "samples": out},)
 
 

@@ -9,7 +9,7 @@ import torch
 from ..tiling.plan import TilePlan
 from ..tiling.stream import STREAM_WINDOWS, stream_tiles
 from .common import (
-    DEVICE_TOOLTIP, DEVICES, TILE_PLAN, category, check_finite, check_image, compute_device, plan_from_widgets, plan_inputs,
+    DEVICE_TOOLTIP, DEVICES, SHRINK_TILES, TILE_PLAN, category, check_finite, check_image, compute_device, plan_from_widgets, plan_inputs,
     progress_hook,
 )
 from .models import UpscaleModelRunner, lcm
@@ -46,18 +46,19 @@ class TiledUpscaleStream:
                     "for 8-bit output, not for 16-bit masters.")}),
                 "device": (list(DEVICES), {"default": "auto", "tooltip": DEVICE_TOOLTIP}),
             },
+            "optional": {"shrink_tiles": SHRINK_TILES},
         }
 
     def upscale(self, image: torch.Tensor, upscale_model, mode: str, tile_width: int, tile_height: int, overlap: int, rows: int,
                 cols: int, max_megapixels: float, align: int, batch_size: int, blend: str, output_dtype: str,
-                device: str) -> Tuple[torch.Tensor, TilePlan]:
+                device: str, shrink_tiles: bool = False) -> Tuple[torch.Tensor, TilePlan]:
         image = check_image(image, "image")
         check_finite(image, "image")
         runner = UpscaleModelRunner(upscale_model, compute_device(device))
         if image.shape[-1] != runner.channels:
             raise ValueError(f"image has {image.shape[-1]} channel(s) but the upscale model takes {runner.channels}-channel images")
         b, h, w, _ = image.shape
-        plan = plan_from_widgets(h, w, b, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
+        plan = plan_from_widgets(h, w, b, shrink_tiles, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
                                  rows=rows, cols=cols, max_megapixels=max_megapixels, align=lcm(align, runner.multiple_of))
         dtype = torch.float16 if output_dtype == "float16" else torch.float32
         with runner:

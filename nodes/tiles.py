@@ -13,8 +13,8 @@ from ..blenders import BLENDERS, blend_tooltip
 from ..tiling import TilePlan, plan_by_tile_size
 from ..tiling.object_grid import mask_grid_report, plan_around_mask
 from .common import (
-    TILE_PLAN, category, check_finite, check_image, check_plan, cut_tiles, fit_mask, merge_tiles,
-    plan_from_widgets, plan_inputs,
+    SHRINK_TILES, TILE_PLAN, category, check_finite, check_image, check_plan, cut_tiles, fit_mask, merge_tiles, plan_from_widgets,
+    plan_inputs,
 )
 
 
@@ -44,15 +44,17 @@ class TileSplit:
             },
             "optional": {
                 "mask": ("MASK", {"tooltip": "Optional mask cut into the same tiles; resized to the image if its size differs."}),
+                "shrink_tiles": SHRINK_TILES,
             },
         }
 
     def split(self, image: torch.Tensor, mode: str, tile_width: int, tile_height: int, overlap: int, rows: int, cols: int,
-              max_megapixels: float, align: int, mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, TilePlan, torch.Tensor]:
+              max_megapixels: float, align: int, mask: Optional[torch.Tensor] = None,
+              shrink_tiles: bool = False) -> Tuple[torch.Tensor, TilePlan, torch.Tensor]:
         image = check_image(image, "image")
         check_finite(image, "image")
         b, h, w, _ = image.shape
-        plan = plan_from_widgets(h, w, b, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
+        plan = plan_from_widgets(h, w, b, shrink_tiles, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
                                  rows=rows, cols=cols, max_megapixels=max_megapixels, align=align)
         return cut_tiles(image, plan, mask)
 
@@ -126,8 +128,10 @@ class TileSplitList(TileSplit):
     )
 
     def split(self, image: torch.Tensor, mode: str, tile_width: int, tile_height: int, overlap: int, rows: int, cols: int,
-              max_megapixels: float, align: int, mask: Optional[torch.Tensor] = None) -> Tuple[List[torch.Tensor], TilePlan, List[torch.Tensor]]:
-        tiles, plan, mask_tiles = super().split(image, mode, tile_width, tile_height, overlap, rows, cols, max_megapixels, align, mask)
+              max_megapixels: float, align: int, mask: Optional[torch.Tensor] = None,
+              shrink_tiles: bool = False) -> Tuple[List[torch.Tensor], TilePlan, List[torch.Tensor]]:
+        tiles, plan, mask_tiles = super().split(image, mode, tile_width, tile_height, overlap, rows, cols, max_megapixels, align, mask,
+                                                shrink_tiles)
         per_tile = [tiles.view(plan.batch, plan.count, *tiles.shape[1:])[:, k] for k in range(plan.count)]
         per_mask = [mask_tiles.view(plan.batch, plan.count, *mask_tiles.shape[1:])[:, k] for k in range(plan.count)]
         return (per_tile, plan, per_mask)

@@ -26,6 +26,7 @@ from typing import Callable, Optional
 import torch
 
 from ..tiling.denoise import latent_plan, shifted_plan, tiled_predict
+from ..tiling.sizing import AUTO_SAFETY, largest_batch, probe_batches
 from .models import SanaModels
 from .prompt import SanaPrompt
 
@@ -85,6 +86,16 @@ def velocity_predictor(models: SanaModels, prompt: SanaPrompt, cfg: float):
     return predict
 
 
+def auto_tile_batch(predict, x: torch.Tensor, plan, sigma: float, free_bytes: Optional[Callable[[], int]]) -> int:
+    """The most tiles per transformer call that fit: a line fitted to probes of one and two tiles against free memory."""
+    if free_bytes is None or plan.count == 1:
+        return 1
+    t = plan.tiles[0]
+    crop = x[..., t.y : t.y + t.height, t.x : t.x + t.width]
+    model = probe_batches(lambda n: predict(crop.repeat(n, 1, 1, 1), sigma), x.device)
+    return largest_batch(lambda n: model.predict(1, n), free_bytes(), safety=AUTO_SAFETY, upper=plan.count)
+
+
 def sample_tiled(
     models: SanaModels,
     latent: torch.Tensor,
@@ -101,13 +112,16 @@ def sample_tiled(
     window: str = "cosine",
     move_tiles: bool = False,
     progress: Progress = None,
+    free_bytes: Optional[Callable[[], int]] = None,
 ) -> torch.Tensor:
     """Sample SANA over ``latent`` ``[B, C, h, w]`` (scaled, any device) tile by tile; returns the result on the CPU.
 
     ``tile`` / ``overlap`` are in latent pixels (32 = 1024 px, SANA 1024's
     native size). ``denoise`` 1 starts from pure noise; below 1 it refines
     ``latent``. The noise comes from a CPU generator seeded with ``seed``, so
-    results do not depend on the device.
+    results do not depend on the device. ``tile_batch_size`` 0 measures the
+    transformer on one and two tiles (the model has no memory estimate of
+    its own) and takes the most tiles per call that ``free_bytes()`` allows.
     """
     if latent.ndim != 4 or latent.shape[1] != models.latent_channels:
         raise ValueError(f"a SANA latent is [batch, {models.latent_channels}, h, w]; got {tuple(latent.shape)} "
@@ -122,6 +136,8 @@ def sample_tiled(
     predict = velocity_predictor(models, prompt, cfg)
     per_step = plan.count
     with models.on_device(models.transformer), torch.inference_mode():
+        if tile_batch_size == 0:
+            tile_batch_size = auto_tile_batch(predict, x, plan, s0, free_bytes)
         for i, (s, s_next) in enumerate(zip(sigmas[:-1], sigmas[1:])):
             def tile_progress(done: int, of: int, _i=i) -> None:
                 if progress is not None:

@@ -256,12 +256,18 @@ class TilePlan:
     def from_json(cls, text: str) -> "TilePlan":
         return cls.from_dict(json.loads(text))
 
+    @property
+    def coverage(self) -> float:
+        """Tile pixels per image pixel: what a model run on every tile processes, as a multiple of the image."""
+        return self.count * self.tile_height * self.tile_width / (self.height * self.width)
+
     def describe(self) -> str:
         ov_y = sorted(set(self.rows_axis.overlaps)) or [0]
         ov_x = sorted(set(self.cols_axis.overlaps)) or [0]
         return (
             f"{self.rows} x {self.cols} = {self.count} tiles of {self.tile_width} x {self.tile_height} px "
-            f"over {self.width} x {self.height} px; overlap x {ov_x[0]}-{ov_x[-1]} px, y {ov_y[0]}-{ov_y[-1]} px"
+            f"over {self.width} x {self.height} px; overlap x {ov_x[0]}-{ov_x[-1]} px, y {ov_y[0]}-{ov_y[-1]} px; "
+            f"tiles cover {self.coverage:.2f}x the image"
         )
 
 
@@ -348,17 +354,28 @@ def plan_tiles(
     max_megapixels: float = 1.0,
     align: int = 1,
     batch: int = 1,
+    shrink: bool = False,
 ) -> TilePlan:
     """One entry point for the three ways of asking for a grid (``PLAN_MODES``).
 
     ``tile_size``: tiles of at most ``tile_height x tile_width``; ``grid``:
     exactly ``rows x cols`` tiles; ``megapixels``: fewest tiles of at most
     ``max_megapixels``. The arguments a mode does not use are ignored.
+
+    ``shrink``: keep the grid the mode chose and make its tiles the smallest
+    aligned size that still overlaps by ``overlap`` (``plan_by_count``), so a
+    model run per tile processes as few pixels as that grid allows; without
+    it tiles keep the size asked for and the overlaps grow (for models that
+    need exactly that size). ``grid`` mode is always that smallest size.
     """
     if mode == "tile_size":
-        return plan_by_tile_size(height, width, tile_height, tile_width, overlap, align, batch)
-    if mode == "grid":
+        plan = plan_by_tile_size(height, width, tile_height, tile_width, overlap, align, batch)
+    elif mode == "grid":
         return plan_by_count(height, width, rows, cols, overlap, align, batch)
-    if mode == "megapixels":
-        return plan_by_megapixels(height, width, max_megapixels, overlap, align, batch)
-    raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(PLAN_MODES)}")
+    elif mode == "megapixels":
+        plan = plan_by_megapixels(height, width, max_megapixels, overlap, align, batch)
+    else:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(PLAN_MODES)}")
+    if shrink:
+        return plan_by_count(height, width, plan.rows, plan.cols, overlap, align, batch)
+    return plan

@@ -146,6 +146,32 @@ def choose_tile(
     return TileChoice(side, batch, int(model.predict(side * side, batch)), budget, int(free_bytes), model)
 
 
+AUTO_SAFETY = 0.25  # share of the free memory an automatic batch keeps back (fragmentation, other work)
+
+
+def largest_batch(bytes_for: Callable[[int], float], free_bytes: int, *, safety: float = AUTO_SAFETY, upper: int = 64) -> int:
+    """The largest batch ``n <= upper`` whose estimate ``bytes_for(n)`` fits ``free_bytes`` less the ``safety`` share (at least 1).
+
+    ``bytes_for`` is any monotone estimate: ComfyUI's ``memory_required`` for a
+    diffusion model at a tile batch's shape, or a ``MemoryModel`` fitted to probes.
+    """
+    if not 0 <= safety < 1:
+        raise ValueError(f"safety must be in [0, 1), got {safety}")
+    budget = free_bytes * (1 - safety)
+    n = 1
+    while n < upper and bytes_for(n + 1) <= budget:
+        n += 1
+    return n
+
+
+def probe_batches(run: Callable[[int], object], device: torch.device, batches: Sequence[int] = (1, 2)) -> MemoryModel:
+    """Fit ``peak = fixed + per_item * batch`` to ``run(batch)`` measured at ``batches`` (for models with no estimate of their own)."""
+    with mapped_allocations():
+        run(batches[0])  # one-off allocations first
+        samples = [MemorySample(1, b, measure_peak_bytes(lambda b=b: run(b), device)) for b in batches]
+    return fit_memory_model(samples)
+
+
 # -- measuring ---------------------------------------------------------------
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 

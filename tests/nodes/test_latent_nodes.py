@@ -1,6 +1,9 @@
 """Latent split / merge and the tiled-denoise model patch, called directly (no ComfyUI process)."""
 
 
+import sys
+import types
+
 import pytest
 import torch
 
@@ -120,3 +123,31 @@ def test_patch_rejects_bad_settings_clearly(fake_patcher_extension, change, mess
 def test_latent_not_a_multiple_of_the_patch_is_reported():
     with pytest.raises(ValueError, match="not a multiple of the model's patch size 2"):
         state()(lambda *a: None, None, [[{}]], torch.randn(1, 4, 65, 64), torch.ones(1), {})
+
+
+def test_tile_batch_size_zero_takes_what_comfyuis_estimate_fits(monkeypatch):
+    """tile_batch_size 0: the most tiles per call that the model's own memory estimate fits in free memory."""
+    mm = types.SimpleNamespace(get_free_memory=lambda device: 1000, throw_exception_if_processing_interrupted=lambda: None)
+    comfy = types.ModuleType("comfy")
+    comfy.model_management = mm
+    monkeypatch.setitem(sys.modules, "comfy", comfy)
+    monkeypatch.setitem(sys.modules, "comfy.model_management", mm)
+    shapes = []
+
+    class Model:
+        def memory_required(self, shape):
+            shapes.append(tuple(shape))
+            return 100 * shape[0]  # bytes per batch item
+
+    x = torch.randn(1, 4, 96, 96)
+    calls = []
+
+    def executor(model, conds, x_in, timestep, model_options):
+        calls.append(x_in.shape[0])
+        return [x_in for _ in conds]
+
+    s = state(tile_batch_size=0, margin=0)
+    out = s(executor, Model(), [[{}], [{}]], x, torch.ones(1), {})
+    # 750 bytes after the quarter kept back, 100 per tile and conditioning (2): 3 tiles per call
+    assert s.chosen_batch == 3 and max(calls) == 3 and shapes[:3] == [(4, 4, 32, 32), (6, 4, 32, 32), (8, 4, 32, 32)]
+    assert torch.allclose(out[0], x, atol=1e-6)

@@ -206,3 +206,33 @@ def test_scaled_plan_is_exact_or_says_which_position_fails():
     odd = plan_by_tile_size(1001, 1500, 256, 256, 32, 1)
     with pytest.raises(ValueError, match="not a whole pixel"):
         odd.scaled(Fraction(3, 2), Fraction(3, 2))
+
+
+@pytest.mark.parametrize("h, w, tile, overlap, most", [
+    (1078, 1078, 1024, 64, 1.15),  # the issue's cases: 3.6x, 2.25x and 1.8x with tiles kept at full size
+    (2048, 2048, 1024, 64, 1.15),
+    (808, 1078, 512, 64, 1.25),   # a small image in small tiles: (n - 1) overlaps are a large share of it
+    (4000, 6000, 1024, 64, 1.15),
+    (15000, 15000, 1024, 64, 1.15),
+    (8160, 12240, 1024, 128, 1.30),
+])
+def test_shrunk_tiles_cover_little_more_than_the_image(h, w, tile, overlap, most):
+    full = plan_tiles(h, w, tile_height=tile, tile_width=tile, overlap=overlap, align=8)
+    small = plan_tiles(h, w, tile_height=tile, tile_width=tile, overlap=overlap, align=8, shrink=True)
+    assert (small.rows, small.cols) == (full.rows, full.cols)  # the same grid: the same model calls
+    assert small.coverage <= min(most, full.coverage) and f"cover {small.coverage:.2f}x" in small.describe()
+    for axis in (small.rows_axis, small.cols_axis):
+        assert min(axis.overlaps) >= overlap and axis.tile % 8 == 0 or axis.tile == axis.length
+        if axis.count > 1:  # the smallest aligned size: one align step less cannot keep the overlap for this count
+            with pytest.raises(ValueError):
+                tile_for_count_at(axis.length, axis.count, overlap, axis.tile - 8)
+
+
+def tile_for_count_at(length, count, overlap, tile):
+    """Raise unless ``count`` tiles of ``tile`` px (align 8) can cover ``length`` with ``overlap``."""
+    from tilestitch.tiling.axis import AxisGrid, even_starts
+
+    starts = even_starts(length, tile, count, 8)
+    if max(b - a for a, b in zip(starts, starts[1:])) > tile - overlap:
+        raise ValueError("too small")
+    return AxisGrid(length, tile, starts)

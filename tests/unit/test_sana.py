@@ -252,3 +252,22 @@ def test_tiny_sana_refines_tile_by_tile(tiny):
     assert torch.allclose(again, out, atol=1e-5)  # the tile batch does not change the result
     with pytest.raises(ValueError, match="SANA latent"):
         sample_tiled(tiny, torch.zeros(1, 16, 8, 8), p)
+
+
+def test_tile_batch_size_zero_probes_the_transformer_and_keeps_the_result(tmp_path):
+    from tilestitch.sana import load_sana, sample_tiled
+    from tilestitch.sana.prompt import encode_prompt
+    from tilestitch.tiling.sizing import cpu_peak_supported
+
+    from tiny_sana import LATENT_CHANNELS, build_tiny_sana
+
+    ok, why = cpu_peak_supported()
+    if not ok:
+        pytest.skip(why)
+    models = load_sana(build_tiny_sana(tmp_path / "Sana_tiny_diffusers"))
+    prompt = encode_prompt(models, "w1 w2", "", instruction=False, max_tokens=8)
+    latent = torch.randn(1, LATENT_CHANNELS, 40, 40, generator=torch.Generator().manual_seed(0))
+    kw = dict(seed=1, steps=2, cfg=2.0, denoise=0.5, tile=16, overlap=4)
+    one = sample_tiled(models, latent, prompt, tile_batch_size=1, **kw)
+    auto = sample_tiled(models, latent, prompt, tile_batch_size=0, free_bytes=lambda: 8 << 30, **kw)
+    torch.testing.assert_close(auto, one, atol=1e-5, rtol=0)  # the batch changes the calls, not the result

@@ -142,3 +142,36 @@ def test_frequency_merge_rejects_bad_options(kwargs, message):
         frequency_merge(img, img, **kwargs)
     with pytest.raises(ValueError, match="reference has 4 channels, the image 3"):
         frequency_merge(img, torch.rand(1, 16, 16, 4))
+
+
+def _reference_path(cost, lo, hi):
+    """The dynamic programme written plainly in numpy (the compiled one must agree exactly)."""
+    length, width = cost.shape
+    c = np.full_like(cost, np.inf, dtype=np.float64)
+    c[:, lo:hi] = cost[:, lo:hi]
+    acc = c[0].copy()
+    back = np.zeros((length, width), dtype=np.int8)
+    for y in range(1, length):
+        stack = np.stack([np.concatenate(([np.inf], acc[:-1])), acc, np.concatenate((acc[1:], [np.inf]))])
+        choice = np.argmin(stack, axis=0)
+        back[y] = choice.astype(np.int8) - 1
+        acc = stack[choice, np.arange(width)] + c[y]
+    path = np.empty(length, dtype=np.int64)
+    path[-1] = int(np.argmin(acc))
+    for y in range(length - 1, 0, -1):
+        path[y - 1] = path[y] + back[y, path[y]]
+    return path
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_min_cost_path_equals_the_plain_programme(seed):
+    from tilestitch.blenders.seam_paths import min_cost_path
+
+    rng = np.random.default_rng(seed)
+    cost = rng.random((300, 41))
+    if seed % 2:
+        cost = np.round(cost * 3)  # many ties
+    for lo, hi in ((0, 41), (4, 37), (20, 21)):
+        got = min_cost_path(cost, lo, hi)
+        assert np.array_equal(got, _reference_path(cost, lo, hi))
+        assert np.all((got >= lo) & (got < hi)) and np.all(np.abs(np.diff(got)) <= 1)
