@@ -6,7 +6,6 @@ from typing import Optional, Tuple
 
 import torch
 
-from ..imaging.resample import resize_image
 from ..qa.seam_report import DEFAULT_DELTA_E, DEFAULT_Z, report_json, seam_heatmap, seam_report
 from ..qa.solar import SHAPES, solarize
 from ..tiling.plan import TilePlan
@@ -48,9 +47,11 @@ class SolarPreview:
 
 class SeamReport:
     DESCRIPTION = (
-        "Measure every seam of a merged image: the step across the cut (profile z-score, worst 64 px piece) and the "
-        "colour jump either side (CIEDE2000). Paints a heatmap (green = invisible, yellow = at the threshold, red = "
-        "visible), lists the worst seams on the node and returns the full report as JSON for headless use."
+        "Measure every seam of a merged image: the step across the cut (profile z-score) and the colour jump either "
+        "side (CIEDE2000), and call each seam visible, possible or clean. Connect the original as reference: its own "
+        "edges and colours are taken out. Without it, each seam is compared with parallel lines inside its tiles and "
+        "only a sharp step that stands out of them is called visible (a natural edge along a seam line is 'possible'). "
+        "Paints a heatmap preview, lists the worst seams on the node and returns the full report as JSON."
     )
     CATEGORY = category("qa")
     FUNCTION = "report"
@@ -58,8 +59,9 @@ class SeamReport:
     RETURN_TYPES = ("IMAGE", "STRING", "STRING", "INT")
     RETURN_NAMES = ("heatmap", "report_json", "summary", "visible_seams")
     OUTPUT_TOOLTIPS = (
-        "The image dimmed to grey with each seam drawn in its colour (wider where visible).",
-        "Per seam: position, span, z, worst-piece z, ΔE00, the reference's own z, and the verdict (JSON).",
+        "A preview (longest side 2048 px) dimmed to grey with each seam in its colour: green clean, orange possible, red visible.",
+        "Per seam: position, span, z, worst-piece and steady z, ΔE00, the reference's own z or the parallel lines' scores, "
+        "and the verdict (JSON).",
         "The count of visible seams and the worst ones, as text.",
         "How many seams are visible (0 = the merge passes).",
     )
@@ -98,8 +100,7 @@ class SeamReport:
                 raise ValueError("reference must be RGB or RGBA")
             if reference.shape[0] not in (1, image.shape[0]):
                 raise ValueError(f"reference has {reference.shape[0]} images for {image.shape[0]}; give one or one per image")
-            if reference.shape[1:3] != image.shape[1:3]:
-                reference = resize_image(reference, image.shape[1], image.shape[2])
+            check_finite(reference, "reference")
         reports, maps = [], []
         for i in range(image.shape[0]):
             ref = None if reference is None else reference[min(i, reference.shape[0] - 1)]

@@ -105,3 +105,33 @@ def test_plan_preview_route_answers_the_node_planner():
         plan_preview({"height": "512", "width": "768", "tile_width": "64", "tile_height": "64", "overlap": "64"})
     with pytest.raises(ValueError, match="height and width are required"):
         plan_preview({"width": "5"})
+
+
+@pytest.mark.parametrize("name", ["water", "bokeh", "scales", "fabric", "kodim04"])
+def test_no_false_alarm_without_a_reference_on_untouched_merges(name):
+    """Every blend of an unprocessed split is the photo itself: without a reference no seam may be called visible."""
+    from tilestitch.blenders import BLENDERS
+
+    img = load_photo(name, max_side=2048)
+    plan = plan_by_tile_size(img.shape[1], img.shape[2], 512, 512, 64, 8)
+    tiles = extract_tiles(img, plan, IMAGE)
+    for method in BLENDERS:
+        rep = seam_report(blend(tiles, plan, method, layout=IMAGE)[0], plan)
+        assert rep["visible_count"] == 0, (method, [s for s in rep["seams"] if s["visible"]][:2])
+        assert rep["possible_count"] <= max(1, 0.2 * rep["seam_count"]), method
+        assert "No reference connected" in rep["summary"]
+
+
+def test_without_a_reference_hard_cuts_between_drifting_tiles_still_flag():
+    img = load_photo("child", max_side=2048)  # smooth teal backdrop
+    plan = plan_by_tile_size(img.shape[1], img.shape[2], 512, 512, 64, 8)
+    g = torch.Generator().manual_seed(1)
+    tiles = extract_tiles(img, plan, IMAGE)
+    drift = (tiles * (1 + 0.06 * (2 * torch.rand(tiles.shape[0], 1, 1, 3, generator=g) - 1))).clamp(0, 1)
+    rep = seam_report(blend(drift, plan, "none", layout=IMAGE)[0], plan)
+    flagged = rep["visible_count"] + rep["possible_count"]
+    assert rep["visible_count"] >= 3 and flagged >= 0.3 * rep["seam_count"], (rep["visible_count"], rep["possible_count"])
+    with_original = seam_report(blend(drift, plan, "none", layout=IMAGE)[0], plan, reference=img[0])
+    assert with_original["visible_count"] >= 0.6 * rep["seam_count"]  # the original tells drift from the photo (some neighbours drew alike gains)
+    clean = seam_report(img[0], plan)
+    assert clean["visible_count"] == 0
