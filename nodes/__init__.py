@@ -17,7 +17,8 @@
 ``common.py`` holds what every node shares (categories, checks, progress,
 the plan widgets, split and merge), ``models.py`` the adapters of ComfyUI's
 model objects, ``routes.py`` the HTTP route of the browser overlay. This
-file only collects the mappings.
+file collects the mappings and, inside ComfyUI, puts the demo's sample
+photo in the input folder (when it is not there).
 """
 
 from . import blenders, correct, diffmerge, latent, masks, media, qa, routes, sana, sizing, stream, tiles
@@ -30,4 +31,5 @@ for _m in _MODULES:
     NODE_CLASS_MAPPINGS.update(_m.NODE_CLASS_MAPPINGS)
     NODE_DISPLAY_NAME_MAPPINGS.update(_m.NODE_DISPLAY_NAME_MAPPINGS)
 
-routes.register()
+if routes.register():  # running inside ComfyUI
+    media.provide_sample_photo()

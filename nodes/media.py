@@ -10,20 +10,47 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import shutil
 import stat
 from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
 
+from ..graph.shipped import SAMPLE_PHOTO
 from ..media import COMPRESSION, OUTPUT_FORMATS, READ_EXTENSIONS, ImageMeta, compression_choice, read_rgb_alpha, write_image
 from .common import category, check_finite, check_image, progress_hook
 
 IMAGE_META = "IMAGE_META"
+log = logging.getLogger("tilestitch")
 
 
 HASH_SPAN = 1 << 20  # bytes read from each end of a file for Load Image 16-bit's change check
+
+
+def provide_sample_photo() -> Optional[str]:
+    """Copy the demo's sample photo into ComfyUI's input folder when it is not there yet (never over a file).
+
+    So the demo template runs as it opens. Returns the path written, or None
+    (outside ComfyUI, already there, or the folder is not writable: logged).
+    """
+    try:
+        import folder_paths
+    except ImportError:
+        return None
+    target = os.path.join(folder_paths.get_input_directory(), SAMPLE_PHOTO.name)
+    if os.path.exists(target) or not SAMPLE_PHOTO.is_file():
+        return None
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(SAMPLE_PHOTO, "rb") as src, open(target, "xb") as dst:
+            shutil.copyfileobj(src, dst)
+    except OSError as e:
+        log.warning("TileStitch: could not copy the sample photo to %s (%s); the demo workflow needs it there", target, e)
+        return None
+    return target
 
 
 def _is_image_file(path: str) -> bool:

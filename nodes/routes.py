@@ -96,6 +96,7 @@ def plan_preview(query: Mapping[str, str]) -> dict:
     out = plan.to_dict()
     out["seams"] = [{"axis": s.axis, "position": s.position, "span": list(s.span), "overlap": list(s.overlap)} for s in plan.seams]
     out["summary"] = plan.describe()
+    out["coverage"] = plan.coverage
     return out
 
 

@@ -1,6 +1,6 @@
 """Build the shipped example workflows (UI format + API twin) from compact specs.
 
-    python tools/build_workflows.py          # rewrite workflows/*.json
+    python tools/build_workflows.py          # rewrite example_workflows/*.json and api_workflows/*.api.json
     python tools/build_workflows.py --check  # exit 1 if the files differ from the specs
 
 Each spec lists nodes (class, widget values, title, position) and links by
@@ -26,8 +26,8 @@ from workflow_specs import SPECS  # noqa: E402
 pack = import_pack()
 from tilestitch.graph import load_object_info, merged_object_info, pack_object_info, ui_to_api, widget_layout  # noqa: E402
 from tilestitch.graph.object_info import input_spec, is_widget  # noqa: E402
+from tilestitch.graph.shipped import api_workflow, ui_workflow  # noqa: E402
 
-WORKFLOWS_DIR = ROOT / "workflows"
 
 
 def core_object_info_path() -> Path:
@@ -57,6 +57,7 @@ def _default(typ, opts):
 
 def build(spec: Spec, info: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """The UI-format workflow and its API twin."""
+    boxes = layout(spec, info)
     nodes_ui = []
     by_id = {n.id: n for n in spec.nodes}
     slots_in: Dict[int, List[dict]] = {}
@@ -106,7 +107,7 @@ def build(spec: Spec, info: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, A
         if n.models:
             props["models"] = n.models
         node = {
-            "id": n.id, "type": n.cls, "pos": list(n.pos), "size": list(n.size), "flags": {},
+            "id": n.id, "type": n.cls, "pos": list(boxes[n.id][0]), "size": list(boxes[n.id][1]), "flags": {},
             "order": order[n.id], "mode": 0, "inputs": slots_in[n.id], "outputs": slots_out[n.id],
             "properties": props, "widgets_values": values,
         }
@@ -116,23 +117,95 @@ def build(spec: Spec, info: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, A
             node["color"], node["bgcolor"] = n.color, n.color
         nodes_ui.append(node)
     next_id = max(n.id for n in spec.nodes) + 1
-    for k, (text, pos, size) in enumerate(spec.notes):
+    for k, note in enumerate(spec.notes):
+        pos, size = boxes[("note", k)]
         nodes_ui.append({
             "id": next_id + k, "type": "MarkdownNote", "pos": list(pos), "size": list(size), "flags": {},
             "order": len(spec.nodes) + k, "mode": 0, "inputs": [], "outputs": [], "title": "Read me",
-            "properties": {}, "widgets_values": [text], "color": "#432", "bgcolor": "#653",
+            "properties": {}, "widgets_values": [note.text], "color": "#432", "bgcolor": "#653",
         })
     ui = {
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://github.com/tilestitch/workflows/{spec.name}")), "revision": 0,
         "last_node_id": next_id + len(spec.notes) - 1, "last_link_id": len(links),
         "nodes": nodes_ui, "links": links, "groups": [], "config": {},
-        "extra": {"ds": {"scale": 0.8, "offset": [0, 0]}, "tilestitch": {"description": spec.description}},
+        "extra": {"ds": {"scale": VIEW_SCALE, "offset": list(VIEW_OFFSET)}, "tilestitch": {"description": spec.description}},
         "version": 0.4,
     }
     api = ui_to_api(ui, info)
     for n in spec.nodes:  # titles make nodes addressable by the headless client
         api[str(n.id)]["_meta"] = {"title": n.title or info[n.cls].get("display_name") or n.cls}
     return ui, api
+
+
+TITLE_HEIGHT = 30  # the title bar sits above a node's pos
+SLOT_HEIGHT, WIDGET_HEIGHT = 20, 24
+OVERLAY_NODES = ("TileStitchSplit", "TileStitchSplitList", "TileStitchLatentSplit")
+OVERLAY_HEIGHT = 240  # js/tilestitch.js: PREVIEW_HEIGHT, the tile grid over the photo
+IMAGE_NODES = ("LoadImage", "PreviewImage", "SaveImage", "TileStitchLoadImage16")
+IMAGE_HEIGHT = 240  # room for the image preview these nodes draw
+TOP_MARGIN = 60  # screen px: the first title bar below the front end's menu bar at the saved view (ds offset and scale)
+GAP = 10
+
+
+def min_size(cls: str, d: Dict[str, Any]) -> Tuple[int, int]:
+    """What the front end needs to show node ``cls`` without overflow: slots, widgets, and the overlay or image it draws."""
+    widgets = len(widget_layout(d))
+    inputs = sum(1 for section in ("required", "optional") for name in d.get("input_order", {}).get(section, [])
+                 if not is_widget(*input_spec(d, name)[1:]))
+    height = max(inputs, len(d["output"])) * SLOT_HEIGHT + widgets * WIDGET_HEIGHT + 12
+    if cls in OVERLAY_NODES:
+        height += OVERLAY_HEIGHT
+    if cls in IMAGE_NODES:
+        height += IMAGE_HEIGHT
+    return 240, height
+
+
+def layout(spec: Spec, info: Dict[str, Any]) -> Dict[Any, Tuple[Tuple[int, int], Tuple[int, int]]]:
+    """``{node id (or ("note", k)): (pos, size)}``: columns left to right, each as wide as its widest node, nodes
+    stacked top to bottom in spec order, each as large as ``min_size`` says; notes below their column."""
+    columns: Dict[int, List[Tuple[Any, int, int]]] = {}
+    for n in spec.nodes:
+        w, h = min_size(n.cls, info[n.cls])
+        columns.setdefault(n.col, []).append((n.id, max(n.width, w), max(n.height, h)))
+    for k, note in enumerate(spec.notes):
+        columns.setdefault(note.col, []).append((("note", k), note.width, note.height))
+    boxes, x = {}, 0
+    for col in sorted(columns):
+        width = max(w for _, w, _ in columns[col])
+        y = TITLE_HEIGHT
+        for key, _, h in columns[col]:
+            boxes[key] = ((x, y), (width, h))
+            y += h + TITLE_HEIGHT + 2 * GAP
+        x += width + 4 * GAP
+    return boxes
+
+
+def check_layout(spec: Spec, info: Dict[str, Any]) -> List[str]:
+    """Problems a person would see when the workflow opens: nodes too small for what they show, nodes on top of each
+    other, a title under the menu bar (checked on the laid-out boxes)."""
+    problems, rects = [], []
+    boxes = layout(spec, info)
+    for n in spec.nodes:
+        (x, y), (w, h) = boxes[n.id]
+        need = min_size(n.cls, info[n.cls])
+        if w < need[0] or h < need[1]:
+            problems.append(f"{spec.name}: node {n.id} ({n.title or n.cls}) is {w} x {h}, needs {need[0]} x {need[1]}")
+        rects.append((n.title or n.cls, x, y - TITLE_HEIGHT, x + w, y + h))
+    for k, _ in enumerate(spec.notes):
+        (x, y), (w, h) = boxes[("note", k)]
+        rects.append(("Read me", x, y - TITLE_HEIGHT, x + w, y + h))
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            if a[1] < b[3] + GAP and b[1] < a[3] + GAP and a[2] < b[4] + GAP and b[2] < a[4] + GAP:
+                problems.append(f"{spec.name}: {a[0]!r} and {b[0]!r} overlap")
+    top = min(r[2] for r in rects)
+    if (top + VIEW_OFFSET[1]) * VIEW_SCALE < TOP_MARGIN:
+        problems.append(f"{spec.name}: the top title bar is at {(top + VIEW_OFFSET[1]) * VIEW_SCALE:.0f} px, under the menu bar")
+    return problems
+
+
+VIEW_OFFSET = (20, 90)  # the saved canvas view: nodes start below the front end's menu bar
+VIEW_SCALE = 0.75
 
 
 def _topological_order(spec: Spec) -> Dict[int, int]:
@@ -154,7 +227,7 @@ def dump(obj) -> str:
 
 def outputs_for(spec: Spec, info) -> Dict[Path, str]:
     ui, api = build(spec, info)
-    return {WORKFLOWS_DIR / f"{spec.name}.json": dump(ui), WORKFLOWS_DIR / f"{spec.name}.api.json": dump(api)}
+    return {ui_workflow(spec.name): dump(ui), api_workflow(spec.name): dump(api)}
 
 
 def main(argv=None) -> int:
@@ -163,6 +236,10 @@ def main(argv=None) -> int:
     ap.add_argument("--check", action="store_true", help="do not write; exit 1 if any file is out of date")
     args = ap.parse_args(argv)
     info = all_object_info()
+    problems = [p for spec in SPECS for p in check_layout(spec, info)]
+    if problems:
+        print("layout problems:", *problems, sep="\n  ")
+        return 1
     stale = []
     for spec in SPECS:
         for path, text in outputs_for(spec, info).items():

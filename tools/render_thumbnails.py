@@ -2,7 +2,7 @@
 
     python tools/render_thumbnails.py [NAME ...]   # all workflows, or those named; needs ComfyUI (see tests/integration/comfy_server.py), chromium, chromedriver, selenium
 
-Writes ``workflows/<name>.png`` (960 px wide).
+Writes ``example_workflows/<name>.jpg`` (960 px wide): the thumbnail the front end's Templates show.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests" / "integration")]
 
 from comfy_server import COMFY, COMFY_PYTHON, WHY_NOT, ComfyServer  # noqa: E402
+from import_pack import import_pack  # noqa: E402
+
+import_pack()
+from tilestitch.graph.shipped import thumbnail, ui_workflow, workflow_names  # noqa: E402
 
 
 def main(names=()) -> int:
@@ -40,9 +44,10 @@ def main(names=()) -> int:
                 if driver.execute_script("return !!(window.app && app.graph && window.TileStitch)"):
                     break
                 time.sleep(0.25)
-            for path in sorted((ROOT / "workflows").glob("*.json")):
-                if path.name.endswith(".api.json") or (names and path.stem not in names):
+            for name in workflow_names():
+                if names and name not in names:
                     continue
+                path = ui_workflow(name)
                 driver.execute_script("return app.loadGraphData(arguments[0])", json.loads(path.read_text()))
                 time.sleep(1.0)
                 driver.execute_script("""
@@ -59,8 +64,8 @@ def main(names=()) -> int:
                 png = driver.find_element("css selector", "#graph-canvas").screenshot_as_png
                 img = Image.open(io.BytesIO(png)).convert("RGB")
                 img = img.resize((960, round(960 * img.height / img.width)), Image.LANCZOS)
-                out = path.with_suffix(".png")
-                img.save(out, optimize=True)
+                out = thumbnail(name)
+                img.save(out, quality=88, optimize=True)
                 print(out)
         finally:
             driver.quit()

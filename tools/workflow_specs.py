@@ -1,6 +1,6 @@
 """The shipped example workflows, as compact specs (see build_workflows.py)."""
 
-from workflow_model import N, Spec
+from workflow_model import N, Note, Spec
 
 REALESRGAN_X4 = {
     "name": "RealESRGAN_x4plus.pth",
@@ -12,12 +12,13 @@ UPSCALE_X4_TILED = Spec(
     name="upscale_x4_tiled",
     description="Upscale a large photo x4 tile by tile with any upscale model, merged without seams.",
     nodes=[
-        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", pos=(0, 0), size=(320, 320)),
-        N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", pos=(0, 380), size=(320, 60), models=[REALESRGAN_X4]),
-        N(3, "TileStitchSplit", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 64, "align": 8}, title="Split into tiles", pos=(360, 0), size=(320, 300)),
-        N(4, "ImageUpscaleWithModel", title="Upscale each tile", pos=(720, 0), size=(260, 50)),
-        N(5, "TileStitchMerge", {"blend": "cosine"}, title="Merge tiles", pos=(1020, 0), size=(280, 100)),
-        N(6, "SaveImage", {"filename_prefix": "TileStitch/upscale_x4"}, title="Save", pos=(1340, 0), size=(320, 320)),
+        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", col=0, width=320),
+        N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", col=0, width=320, models=[REALESRGAN_X4]),
+        N(3, "TileStitchSplit", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 64, "align": 8, "shrink_tiles": True},
+          title="Split into tiles", col=1, width=360),
+        N(4, "ImageUpscaleWithModel", title="Upscale each tile", col=2, width=260),
+        N(5, "TileStitchMerge", {"blend": "cosine"}, title="Merge tiles", col=3, width=280),
+        N(6, "SaveImage", {"filename_prefix": "TileStitch/upscale_x4"}, title="Save", col=4, width=320),
     ],
     links=[
         (1, "IMAGE", 3, "image"),
@@ -27,15 +28,13 @@ UPSCALE_X4_TILED = Spec(
         (3, "plan", 5, "plan"),
         (5, "image", 6, "images"),
     ],
-    notes=[(
+    notes=[Note(
         "## Tiled x4 upscale\n"
         "1. Put an upscale model in `models/upscale_models/` — e.g. **RealESRGAN_x4plus.pth** from the "
         "[Real-ESRGAN releases](https://github.com/xinntao/Real-ESRGAN/releases/tag/v0.1.0) (BSD-3-Clause).\n"
-        "2. Load your photo, press Queue.\n\n"
+        "2. Load your photo, press Run.\n\n"
         "Tile Split cuts the photo into 512 px tiles overlapping by at least 64 px; the model upscales each; "
-        "Tile Merge reads the x4 scale from the tile size and blends the overlaps (cosine = exact partition of unity).",
-        (0, 480), (480, 240),
-    )],
+        "Tile Merge reads the x4 scale from the tile size and blends the overlaps (cosine = exact partition of unity).", col=0, width=480, height=240)],
 )
 
 FLUX_KONTEXT = {
@@ -60,12 +59,12 @@ FLUX_AE = {
 }
 
 KONTEXT_LOADERS = [
-    N(10, "UNETLoader", {"unet_name": FLUX_KONTEXT["name"], "weight_dtype": "default"}, title="FLUX.1 Kontext", pos=(0, 420), size=(320, 90), models=[FLUX_KONTEXT]),
-    N(11, "DualCLIPLoader", {"clip_name1": CLIP_L["name"], "clip_name2": T5XXL["name"], "type": "flux"}, title="Text encoders", pos=(0, 540), size=(320, 110), models=[CLIP_L, T5XXL]),
-    N(12, "VAELoader", {"vae_name": FLUX_AE["name"]}, title="FLUX VAE", pos=(0, 680), size=(320, 60), models=[FLUX_AE]),
-    N(13, "CLIPTextEncode", {"text": "make the ring rose gold, keep everything else unchanged"}, title="Edit instruction", pos=(360, 420), size=(320, 140)),
-    N(14, "FluxGuidance", {"guidance": 2.5}, title="Guidance", pos=(720, 420), size=(260, 60)),
-    N(15, "ConditioningZeroOut", title="Empty negative", pos=(720, 520), size=(260, 30)),
+    N(10, "UNETLoader", {"unet_name": FLUX_KONTEXT["name"], "weight_dtype": "default"}, title="FLUX.1 Kontext", col=0, width=320, models=[FLUX_KONTEXT]),
+    N(11, "DualCLIPLoader", {"clip_name1": CLIP_L["name"], "clip_name2": T5XXL["name"], "type": "flux"}, title="Text encoders", col=0, width=320, models=[CLIP_L, T5XXL]),
+    N(12, "VAELoader", {"vae_name": FLUX_AE["name"]}, title="FLUX VAE", col=0, width=320, models=[FLUX_AE]),
+    N(13, "CLIPTextEncode", {"text": "make the ring rose gold, keep everything else unchanged"}, title="Edit instruction", col=1, width=320),
+    N(14, "FluxGuidance", {"guidance": 2.5}, title="Guidance", col=2, width=260),
+    N(15, "ConditioningZeroOut", title="Empty negative", col=2, width=260),
 ]
 KONTEXT_LOADER_LINKS = [
     (11, "CLIP", 13, "clip"),
@@ -76,17 +75,17 @@ FLUX_KONTEXT_FULLRES_EDIT = Spec(
     name="flux_kontext_fullres_edit",
     description="Edit a 5-15k px photo with FLUX.1 Kontext at ~1 MP, then merge only what changed into the full-resolution original.",
     nodes=[
-        N(1, "LoadImage", {"image": "example.png"}, title="Original photo (full resolution)", pos=(0, 0), size=(320, 320)),
-        N(2, "FluxKontextImageScale", title="Scale to a Kontext size (~1 MP)", pos=(360, 0), size=(280, 30)),
-        N(3, "VAEEncode", title="Encode", pos=(680, 0), size=(200, 50)),
-        N(4, "ReferenceLatent", title="Reference: the photo", pos=(720, 300), size=(240, 50)),
-        N(5, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 1.0}, title="Kontext edit", pos=(1020, 0), size=(300, 260)),
-        N(6, "VAEDecode", title="Decode the edit", pos=(1360, 0), size=(200, 50)),
-        N(7, "TileStitchDiffMerge", {"threshold": 4.0, "registration": "affine", "blend": "poisson", "feather": 24.0}, title="Merge only the change", pos=(1600, 0), size=(320, 300)),
-        N(8, "SaveImage", {"filename_prefix": "TileStitch/kontext_fullres"}, title="Save full resolution", pos=(1960, 0), size=(320, 320)),
-        N(9, "TileStitchSolarPreview", {"shape": "sine", "cycles": 8}, title="Solar check", pos=(1960, 360), size=(280, 130)),
-        N(16, "PreviewImage", title="Solar preview", pos=(2280, 360), size=(320, 320)),
-        N(17, "PreviewImage", title="What changed", pos=(1600, 360), size=(320, 320)),
+        N(1, "LoadImage", {"image": "example.png"}, title="Original photo (full resolution)", col=0, width=320),
+        N(2, "FluxKontextImageScale", title="Scale to a Kontext size (~1 MP)", col=1, width=280),
+        N(3, "VAEEncode", title="Encode", col=2, width=200),
+        N(4, "ReferenceLatent", title="Reference: the photo", col=2, width=240),
+        N(5, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 1.0}, title="Kontext edit", col=3, width=300),
+        N(6, "VAEDecode", title="Decode the edit", col=4, width=200),
+        N(7, "TileStitchDiffMerge", {"threshold": 4.0, "registration": "affine", "blend": "poisson", "feather": 24.0}, title="Merge only the change", col=5, width=320),
+        N(8, "SaveImage", {"filename_prefix": "TileStitch/kontext_fullres"}, title="Save full resolution", col=6, width=320),
+        N(9, "TileStitchSolarPreview", {"shape": "sine", "cycles": 8}, title="Solar check", col=6, width=280),
+        N(16, "PreviewImage", title="Solar preview", col=7, width=320),
+        N(17, "PreviewImage", title="What changed", col=5, width=320),
         *KONTEXT_LOADERS,
     ],
     links=[
@@ -110,35 +109,33 @@ FLUX_KONTEXT_FULLRES_EDIT = Spec(
         (13, "CONDITIONING", 14, "conditioning"),
         *KONTEXT_LOADER_LINKS,
     ],
-    notes=[(
+    notes=[Note(
         "## FLUX Kontext edit, merged into the full-resolution original\n"
         "Models (official release names): `diffusion_models/flux1-kontext-dev.safetensors` (FLUX.1 Kontext [dev], "
         "non-commercial licence), `text_encoders/clip_l.safetensors` and `text_encoders/t5xxl_fp16.safetensors`, "
         "`vae/ae.safetensors`.\n\n"
         "The photo is scaled to a Kontext resolution, edited, decoded, and **Diff Merge** brings only the regions "
         "that really changed back into the untouched original (registration, CIEDE2000 detection, ring colour match, "
-        "Poisson edge). Every other pixel stays bit-identical. Check gradients in the solar preview.",
-        (0, 780), (640, 220),
-    )],
+        "Poisson edge). Every other pixel stays bit-identical. Check gradients in the solar preview.", col=0, width=640, height=220)],
 )
 
 FLUX_KONTEXT_TILED_EDIT = Spec(
     name="flux_kontext_tiled_edit",
     description="Refine/edit a large photo with FLUX.1 Kontext at full resolution: tiled denoising in latent space, per-tile reference crops, colour correction and Poisson seams.",
     nodes=[
-        N(1, "LoadImage", {"image": "example.png"}, title="Photo", pos=(0, 0), size=(320, 320)),
-        N(2, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context", pos=(360, 0), size=(280, 80)),
-        N(3, "VAEEncode", title="Encode (whole)", pos=(360, 140), size=(200, 50)),
-        N(4, "ReferenceLatent", title="Reference: the photo", pos=(720, 300), size=(240, 50)),
-        N(5, "TileStitchTiledDenoise", {"tile_width": 128, "tile_height": 128, "overlap": 32, "tile_batch_size": 2, "blend": "cosine", "shift": True, "reference_latents": "crop"}, title="Tiled denoise", pos=(360, 240), size=(320, 300)),
-        N(6, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 0.55}, title="Refine", pos=(1020, 0), size=(300, 260)),
-        N(7, "TileStitchLatentSplit", {"mode": "tile_size", "tile_width": 128, "tile_height": 128, "overlap": 16, "align": 2}, title="Latent tiles for decoding", pos=(1360, 0), size=(300, 260)),
-        N(8, "VAEDecode", title="Decode tiles", pos=(1700, 0), size=(200, 50)),
-        N(9, "TileStitchColorCorrect", {"method": "joint_gain", "strength": 1.0}, title="Colour correction", pos=(1940, 0), size=(300, 120)),
-        N(18, "TileStitchSeamMerge", {"method": "poisson", "seam": "centre"}, title="Poisson seams", pos=(2280, 0), size=(300, 160)),
-        N(19, "TileStitchSeamReport", title="Seam report", pos=(2280, 220), size=(300, 160)),
-        N(20, "SaveImage", {"filename_prefix": "TileStitch/kontext_tiled"}, title="Save", pos=(2620, 0), size=(320, 320)),
-        N(21, "PreviewImage", title="Seam heatmap", pos=(2620, 360), size=(320, 320)),
+        N(1, "LoadImage", {"image": "example.png"}, title="Photo", col=0, width=320),
+        N(2, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context", col=1, width=280),
+        N(3, "VAEEncode", title="Encode (whole)", col=1, width=200),
+        N(4, "ReferenceLatent", title="Reference: the photo", col=2, width=240),
+        N(5, "TileStitchTiledDenoise", {"tile_width": 128, "tile_height": 128, "overlap": 32, "tile_batch_size": 2, "blend": "cosine", "shift": True, "reference_latents": "crop"}, title="Tiled denoise", col=1, width=320),
+        N(6, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 0.55}, title="Refine", col=3, width=300),
+        N(7, "TileStitchLatentSplit", {"mode": "tile_size", "tile_width": 128, "tile_height": 128, "overlap": 16, "align": 2}, title="Latent tiles for decoding", col=4, width=340),
+        N(8, "VAEDecode", title="Decode tiles", col=5, width=200),
+        N(9, "TileStitchColorCorrect", {"method": "joint_gain", "strength": 1.0}, title="Colour correction", col=6, width=300),
+        N(18, "TileStitchSeamMerge", {"method": "poisson", "seam": "centre"}, title="Poisson seams", col=7, width=300),
+        N(19, "TileStitchSeamReport", title="Seam report", col=7, width=300),
+        N(20, "SaveImage", {"filename_prefix": "TileStitch/kontext_tiled"}, title="Save", col=8, width=320),
+        N(21, "PreviewImage", title="Seam heatmap", col=8, width=320),
         *KONTEXT_LOADERS,
     ],
     links=[
@@ -168,30 +165,29 @@ FLUX_KONTEXT_TILED_EDIT = Spec(
         (13, "CONDITIONING", 14, "conditioning"),
         *KONTEXT_LOADER_LINKS,
     ],
-    notes=[(
+    notes=[Note(
         "## FLUX Kontext at full resolution, tile by tile\n"
         "Same models as the full-res edit workflow. The photo's size must be a multiple of 16 px.\n\n"
         "**Tiled Denoise** patches the model: every step denoises 128-latent-px tiles (1024 px) two at a time, each "
         "with its own crop of the reference latent, and blends their predictions. The result is decoded tile by "
-        "tile, colour-corrected against the global context, merged with Poisson seams and checked by the seam report.",
-        (0, 780), (640, 220),
-    )],
+        "tile, colour-corrected against the global context, merged with Poisson seams and checked by the seam report.", col=0, width=640, height=220)],
 )
 
 UPSCALE_X4_COLOR_POISSON = Spec(
     name="upscale_x4_color_poisson",
     description="Upscale any photo x4 with an upscale model, tiles colour-corrected against the whole picture and joined with Poisson seams.",
     nodes=[
-        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", pos=(0, 0), size=(320, 320)),
-        N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", pos=(0, 380), size=(320, 60), models=[REALESRGAN_X4]),
-        N(3, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context", pos=(360, 520), size=(280, 80)),
-        N(4, "TileStitchSplit", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 64, "align": 8}, title="Split into tiles", pos=(360, 0), size=(320, 300)),
-        N(5, "ImageUpscaleWithModel", title="Upscale each tile", pos=(720, 0), size=(260, 50)),
-        N(6, "TileStitchColorCorrect", {"method": "joint_gain", "strength": 1.0}, title="Colour correction", pos=(1020, 0), size=(300, 120)),
-        N(7, "TileStitchSeamMerge", {"method": "poisson", "seam": "centre"}, title="Poisson seams", pos=(1360, 0), size=(300, 160)),
-        N(8, "SaveImage", {"filename_prefix": "TileStitch/upscale_x4_poisson"}, title="Save", pos=(1700, 0), size=(320, 320)),
-        N(9, "TileStitchSeamReport", title="Seam report", pos=(1360, 220), size=(300, 160)),
-        N(10, "PreviewImage", title="Seam heatmap", pos=(1700, 360), size=(320, 320)),
+        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", col=0, width=320),
+        N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", col=0, width=320, models=[REALESRGAN_X4]),
+        N(3, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context", col=1, width=280),
+        N(4, "TileStitchSplit", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 64, "align": 8, "shrink_tiles": True},
+          title="Split into tiles", col=1, width=320),
+        N(5, "ImageUpscaleWithModel", title="Upscale each tile", col=2, width=260),
+        N(6, "TileStitchColorCorrect", {"method": "joint_gain", "strength": 1.0}, title="Colour correction", col=3, width=300),
+        N(7, "TileStitchSeamMerge", {"method": "poisson", "seam": "centre"}, title="Poisson seams", col=4, width=300),
+        N(8, "SaveImage", {"filename_prefix": "TileStitch/upscale_x4_poisson"}, title="Save", col=5, width=320),
+        N(9, "TileStitchSeamReport", title="Seam report", col=4, width=300),
+        N(10, "PreviewImage", title="Seam heatmap", col=5, width=320),
     ],
     links=[
         (1, "IMAGE", 3, "image"),
@@ -206,28 +202,28 @@ UPSCALE_X4_COLOR_POISSON = Spec(
         (7, "image", 8, "images"),
         (7, "image", 9, "image"),
         (4, "plan", 9, "plan"),
+        (1, "IMAGE", 9, "reference"),
         (9, "heatmap", 10, "images"),
     ],
-    notes=[(
+    notes=[Note(
         "## x4 upscale, colour-corrected, Poisson seams\n"
         "Put an upscale model in `models/upscale_models/` (e.g. **RealESRGAN_x4plus.pth**, BSD-3-Clause). "
         "Tiles are corrected against a 1024 px view of the whole photo (joint gain: one least-squares solve over "
-        "all overlaps), merged with Poisson seams, and the seam report lists any seam still visible.",
-        (0, 480), (480, 200),
-    )],
+        "all overlaps), merged with Poisson seams, and the seam report lists any seam still visible.", col=0, width=480, height=200)],
 )
 
 UPSCALE_16BIT_STREAMING = Spec(
     name="upscale_16bit_streaming",
     description="Upscale or restore a very large 16-bit photo tile batch by tile batch, keeping 16 bits, its ICC profile and metadata.",
     nodes=[
-        N(1, "TileStitchLoadImage16", {"image": "example.tif"}, title="Original photo (16-bit)", pos=(0, 0), size=(320, 360)),
-        N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", pos=(0, 420), size=(320, 60), models=[REALESRGAN_X4]),
+        N(1, "TileStitchLoadImage16", {"image": "example.tif"}, title="Original photo (16-bit)", col=0, width=320),
+        N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", col=0, width=320, models=[REALESRGAN_X4]),
         N(3, "TileStitchTiledUpscaleStream", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 32,
-                                              "align": 8, "batch_size": 4, "blend": "cosine", "output_dtype": "float32"},
-          title="Tiled upscale (streaming)", pos=(360, 0), size=(320, 380)),
-        N(4, "TileStitchSaveImage16", {"filename_prefix": "TileStitch/upscale16", "format": "tiff16", "compression": 4},
-          title="Save (16-bit TIFF)", pos=(720, 0), size=(320, 160)),
+                                              "align": 8, "batch_size": 4, "blend": "cosine", "output_dtype": "float32",
+                                              "shrink_tiles": True},
+          title="Tiled upscale (streaming)", col=1, width=320),
+        N(4, "TileStitchSaveImage16", {"filename_prefix": "TileStitch/upscale16", "format": "tiff16", "compression": "fast"},
+          title="Save (16-bit TIFF)", col=2, width=320),
     ],
     links=[
         (1, "image", 3, "image"),
@@ -235,15 +231,13 @@ UPSCALE_16BIT_STREAMING = Spec(
         (3, "image", 4, "images"),
         (1, "meta", 4, "meta"),
     ],
-    notes=[(
+    notes=[Note(
         "## 16-bit streaming upscale\n"
         "For 10 000+ px originals: the source, the result and one batch of tiles are all that is held in memory.\n"
         "1. Put an upscale model in `models/upscale_models/` (e.g. **RealESRGAN_x4plus.pth**, or a x1 restoration model).\n"
         "2. Load a 16-bit TIFF/PNG; its ICC profile and metadata go to the saver through `meta`.\n\n"
         "To size tiles for your GPU, add **Tile Size From Memory** (same model) and connect its `tile_size` to "
-        "tile_width / tile_height and `batch_size` to batch_size.",
-        (360, 440), (480, 220),
-    )],
+        "tile_width / tile_height and `batch_size` to batch_size.", col=1, width=480, height=220)],
 )
 
 SANA_FOLDER = "Sana_1600M_1024px_BF16_diffusers"
@@ -252,22 +246,22 @@ SANA_TILED_REFINE = Spec(
     name="sana_tiled_refine",
     description="Upscale a photo x2 and re-draw fine detail with SANA (diffusers) tile by tile, keeping the original's colours.",
     nodes=[
-        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", pos=(0, 0), size=(320, 320)),
-        N(2, "ImageScaleBy", {"upscale_method": "lanczos", "scale_by": 2.0}, title="Upscale x2 (Lanczos)", pos=(360, 0), size=(280, 90)),
-        N(3, "TileStitchSanaLoader", {"model_folder": SANA_FOLDER, "dtype": "auto", "device": "auto"}, title="SANA 1.6B 1024px (diffusers)", pos=(0, 380), size=(320, 110)),
+        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", col=0, width=320),
+        N(2, "ImageScaleBy", {"upscale_method": "lanczos", "scale_by": 2.0}, title="Upscale x2 (Lanczos)", col=1, width=280),
+        N(3, "TileStitchSanaLoader", {"model_folder": SANA_FOLDER, "dtype": "auto", "device": "auto"}, title="SANA 1.6B 1024px (diffusers)", col=0, width=320),
         N(4, "TileStitchSanaTextEncode", {"prompt": "a sharp, finely detailed photograph, natural skin and metal texture, crisp edges",
                                           "negative_prompt": "blurry, smeared, painterly, oversharpened halos", "complex_instruction": True, "max_tokens": 300},
-          title="Prompt (applies to every tile)", pos=(360, 380), size=(320, 260)),
-        N(5, "TileStitchSanaVAEEncode", {"tiling": "dc_ae", "tile_size": 1024, "overlap": 128, "tile_batch_size": 1}, title="DC-AE encode (tiled)", pos=(720, 0), size=(300, 170)),
+          title="Prompt (applies to every tile)", col=1, width=320),
+        N(5, "TileStitchSanaVAEEncode", {"tiling": "dc_ae", "tile_size": 1024, "overlap": 128, "tile_batch_size": 1}, title="DC-AE encode (tiled)", col=2, width=300),
         N(6, "TileStitchSanaTiledSampler", {"seed": 1, "steps": 20, "cfg": 4.5, "denoise": 0.35, "flow_shift": 0.0, "tile_size": 32, "overlap": 8,
                                             "tile_batch_size": 2, "blend": "cosine", "shift_tiles": True},
-          title="Tiled refine (1024 px tiles)", pos=(1060, 0), size=(320, 380)),
-        N(7, "TileStitchSanaVAEDecode", {"tiling": "dc_ae", "tile_size": 1024, "overlap": 128, "tile_batch_size": 1}, title="DC-AE decode (tiled)", pos=(1420, 0), size=(300, 170)),
+          title="Tiled refine (1024 px tiles)", col=3, width=320),
+        N(7, "TileStitchSanaVAEDecode", {"tiling": "dc_ae", "tile_size": 1024, "overlap": 128, "tile_batch_size": 1}, title="DC-AE decode (tiled)", col=4, width=300),
         N(8, "TileStitchFrequencyMerge", {"method": "gaussian", "wavelet": "sym4", "levels": 0, "strength": 1.0},
-          title="Keep the original's colours", pos=(1760, 0), size=(300, 170)),
-        N(9, "SaveImage", {"filename_prefix": "TileStitch/sana_refine"}, title="Save", pos=(2100, 0), size=(320, 320)),
-        N(10, "TileStitchSolarPreview", {"shape": "sine", "cycles": 8, "keep_colour": False}, title="Solar curve (banding check)", pos=(1760, 240), size=(300, 130)),
-        N(11, "PreviewImage", title="Solar preview", pos=(2100, 380), size=(320, 320)),
+          title="Keep the original's colours", col=5, width=300),
+        N(9, "SaveImage", {"filename_prefix": "TileStitch/sana_refine"}, title="Save", col=6, width=320),
+        N(10, "TileStitchSolarPreview", {"shape": "sine", "cycles": 8, "keep_colour": False}, title="Solar curve (banding check)", col=5, width=300),
+        N(11, "PreviewImage", title="Solar preview", col=6, width=320),
     ],
     links=[
         (1, "IMAGE", 2, "image"),
@@ -285,18 +279,60 @@ SANA_TILED_REFINE = Spec(
         (8, "image", 10, "image"),
         (10, "preview", 11, "images"),
     ],
-    notes=[(
+    notes=[Note(
         "## SANA tiled refine / upscale (diffusers)\n"
         "ComfyUI has no SANA of its own; the pack runs it with diffusers from a local folder (nothing is downloaded).\n"
         f"1. Download **{SANA_FOLDER}** (Efficient-Large-Model on Hugging Face: the whole folder with model_index.json, "
         "transformer/, vae/, text_encoder/, tokenizer/, scheduler/) into `models/diffusers/`.\n"
-        "2. Load a photo, press Queue.\n\n"
+        "2. Load a photo, press Run.\n\n"
         "The photo is upscaled x2, encoded by the DC-AE with its own tiling, and every sampler step denoises 1024 px "
         "tiles (32 latent px, overlap 256 px, moved every step) and blends their predictions. The frequency merge keeps "
         "the upscaled original's low frequencies (colour, tone) and takes SANA's fine detail; the solar curve shows "
-        "banding and seams. denoise 0.25-0.45 refines; higher re-draws.",
-        (0, 700), (680, 240),
-    )],
+        "banding and seams. denoise 0.25-0.45 refines; higher re-draws.", col=0, width=680, height=240)],
 )
 
-SPECS = [UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE]
+DEMO = Spec(
+    name="tilestitch_demo",
+    description="The pack end to end with no model to download: the sample product shot upscaled x2 tile by tile (Lanczos), colour-corrected, Poisson seams, seam report, 16-bit TIFF.",
+    nodes=[
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Sample photo (or your own)", col=0, width=360),
+        N(2, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context (the whole picture)", col=0, width=360),
+        N(3, "TileStitchSplit", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 64, "align": 8, "shrink_tiles": True},
+          title="Split into tiles", col=1, width=420),
+        N(4, "ImageScaleBy", {"upscale_method": "lanczos", "scale_by": 2.0}, title="Upscale each tile x2 (Lanczos)", col=2, width=320),
+        N(5, "TileStitchColorCorrect", {"method": "joint_gain", "strength": 1.0}, title="Colour correction", col=2, width=320),
+        N(6, "TileStitchSeamMerge", {"method": "poisson", "seam": "centre"}, title="Poisson seams", col=2, width=320),
+        N(7, "TileStitchSeamReport", title="Seam report (against the original)", col=3, width=440, height=420),
+        N(8, "TileStitchSaveImage16", {"filename_prefix": "TileStitch/demo", "format": "tiff16", "compression": "fast"},
+          title="Save (16-bit TIFF)", col=3, width=440),
+        N(9, "PreviewImage", title="Result", col=4, width=420),
+        N(10, "PreviewImage", title="Seam heatmap", col=4, width=420),
+    ],
+    links=[
+        (1, "IMAGE", 2, "image"),
+        (1, "IMAGE", 3, "image"),
+        (3, "tiles", 4, "image"),
+        (4, "IMAGE", 5, "tiles"),
+        (3, "plan", 5, "plan"),
+        (2, "context", 5, "context"),
+        (5, "tiles", 6, "tiles"),
+        (3, "plan", 6, "plan"),
+        (6, "image", 7, "image"),
+        (3, "plan", 7, "plan"),
+        (1, "IMAGE", 7, "reference"),
+        (6, "image", 8, "images"),
+        (6, "image", 9, "images"),
+        (7, "heatmap", 10, "images"),
+    ],
+    notes=[Note(
+        "## Try the pack (no model needed)\n"
+        "Press **Run**. The sample product shot (2048 x 1365, shipped with the pack) is cut into tiles, each tile is "
+        "upscaled x2 (Lanczos stands in for any model), the tiles are pulled back to the colours of the whole "
+        "picture, joined with Poisson seams and checked against the original by the seam report. The result is "
+        "saved as a 16-bit TIFF in `output/TileStitch/`.\n\n"
+        "Then load your own photo, and replace the Lanczos node with a model (e.g. Load Upscale Model + Upscale "
+        "Image (using Model)) — the rest stays as it is.",
+        col=0, width=360, height=300)],
+)
+
+SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE]

@@ -9,10 +9,16 @@ from PIL import Image
 
 from support import ROOT
 
+from tilestitch.graph.shipped import API_DIR, EXAMPLE_DIR
+
 
 def run_client(server, workflow: str, *args: str) -> subprocess.CompletedProcess:
-    """``python -m client workflows/<workflow> --server <server> args...`` from the checkout (text output, 15 min limit)."""
-    return subprocess.run([sys.executable, "-m", "client", str(ROOT / "workflows" / workflow), "--server", server.url, *args],
+    """``python -m client <shipped workflow file> --server <server> args...`` from the checkout (text output, 15 min limit).
+
+    ``workflow``: a file name in example_workflows/ (UI) or api_workflows/ (``*.api.json``).
+    """
+    folder = API_DIR if workflow.endswith(".api.json") else EXAMPLE_DIR
+    return subprocess.run([sys.executable, "-m", "client", str(folder / workflow), "--server", server.url, *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=900)
 
 

@@ -106,14 +106,12 @@ def test_split_node_draws_the_planned_tile_grid_and_follows_its_widgets(comfy, b
 def test_every_shipped_workflow_loads_in_the_front_end_without_a_schema_alert(comfy, browser):
     import json
 
-    from support import ROOT
+    from tilestitch.graph.shipped import ui_workflow, workflow_names
 
     server, _ = comfy
     browser.get(server.url)
     wait_for(browser, "return !!(window.app && app.graph && window.TileStitch)", what="the front end")
-    for path in sorted((ROOT / "workflows").glob("*.json")):
-        if path.name.endswith(".api.json"):
-            continue
+    for path in map(ui_workflow, workflow_names()):
         browser.execute_script("return app.loadGraphData(arguments[0])", json.loads(path.read_text()))
         time.sleep(0.5)
         text = browser.execute_script("return document.body.innerText")

@@ -85,7 +85,7 @@ def test_tile_size_from_memory_drives_the_streaming_upscale(comfy, tmp_path):
 
 
 def test_client_runs_the_shipped_16_bit_streaming_workflow(comfy, tmp_path):
-    """workflows/upscale_16bit_streaming.json (UI format) through `python -m client`: 16 bits and the profile survive."""
+    """example_workflows/upscale_16bit_streaming.json (UI format) through `python -m client`: 16 bits and the profile survive."""
     import sys
 
     from support import ROOT
@@ -96,7 +96,7 @@ def test_client_runs_the_shipped_16_bit_streaming_workflow(comfy, tmp_path):
     src = tmp_path / "crop16.tif"
     write_image(str(src), photo, ImageMeta(icc_profile=icc, text={"artist": "TileStitch test"}), "tiff16")
     out = tmp_path / "out"
-    res = subprocess.run([sys.executable, "-m", "client", str(ROOT / "workflows" / "upscale_16bit_streaming.json"),
+    res = subprocess.run([sys.executable, "-m", "client", str(ROOT / "example_workflows" / "upscale_16bit_streaming.json"),
                           "--server", server.url, "--image", f"Original photo (16-bit)={src}",
                           "--set", "Upscale model.model_name=realesr-animevideov3.pth",
                           "--set", "Tiled upscale (streaming).tile_width=64", "--set", "Tiled upscale (streaming).tile_height=64",

@@ -11,6 +11,7 @@ from PIL import Image
 
 import tilestitch
 from tilestitch.graph import pack_object_info
+from tilestitch.graph.shipped import api_workflow
 
 from comfy_server import COMFY_PYTHON
 from support import ROOT, load_photo, weights_path
@@ -56,7 +57,7 @@ def test_shipped_upscale_workflow_runs_and_matches_the_untiled_model(comfy, tmp_
     photo = load_photo("parrots", max_side=1024)[0].numpy()  # 1024 x 683 film scan
     src = png_bytes(photo)
     name = client.upload_image(src, "parrots_1024.png")
-    prompt = json.loads((ROOT / "workflows" / "upscale_x4_tiled.api.json").read_text())
+    prompt = json.loads(api_workflow("upscale_x4_tiled").read_text())
     prompt["1"]["inputs"]["image"] = name
     prompt["2"]["inputs"]["model_name"] = "realesr-animevideov3.pth"
     entry = client.wait(client.queue(prompt), timeout=600)

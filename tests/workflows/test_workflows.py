@@ -11,9 +11,11 @@ import tilestitch
 from tilestitch.graph import load_object_info, merged_object_info, pack_object_info, ui_to_api, validate_api, validate_ui
 from tilestitch.graph.object_info import combo_options, input_spec
 
+from tilestitch.graph.shipped import API_DIR, EXAMPLE_DIR, api_workflow, thumbnail, ui_workflow, workflow_names
+
 from support import ROOT, SHARED
 
-WORKFLOWS = sorted(p for p in (ROOT / "workflows").glob("*.json") if not p.name.endswith(".api.json"))
+WORKFLOWS = [ui_workflow(name) for name in workflow_names()]
 CORE = SHARED / "comfyui" / "object_info-v0.3.64.json" if SHARED else None
 
 
@@ -41,11 +43,45 @@ def test_ui_workflow_is_valid(path, object_info):
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
 def test_api_twin_is_valid_and_agrees_with_the_ui_file(path, object_info):
-    twin = path.with_name(path.stem + ".api.json")
+    twin = api_workflow(path.stem)
     assert twin.is_file(), f"{path.name} has no API-format twin {twin.name}"
     api = json.loads(twin.read_text())
     assert validate_api(api, object_info) == []
     assert strip_meta(ui_to_api(json.loads(path.read_text()), object_info)) == strip_meta(api)
+
+
+def test_template_folder_holds_ui_graphs_with_thumbnails_and_nothing_else():
+    """The front end lists every .json in example_workflows/ as a template: each must be a UI graph with its .jpg."""
+    for path in EXAMPLE_DIR.glob("*.json"):
+        data = json.loads(path.read_text())
+        assert "nodes" in data and "links" in data and data.get("version"), f"{path.name} is not a UI workflow"
+        assert thumbnail(path.stem).is_file(), f"{path.name} has no thumbnail {path.stem}.jpg"
+    assert not list(EXAMPLE_DIR.glob("*.api.json"))
+    for path in API_DIR.glob("*.json"):
+        assert path.name.endswith(".api.json") and ui_workflow(path.name[: -len(".api.json")]).is_file(), path.name
+    from PIL import Image
+
+    for name in workflow_names():
+        with Image.open(thumbnail(name)) as im:
+            assert im.format == "JPEG" and im.width >= 640, name
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
+def test_no_two_nodes_overlap_and_nothing_sits_under_the_menu_bar(path):
+    """Boxes from the saved positions and sizes, title bars included (the front end draws them above pos)."""
+    ui = json.loads(path.read_text())
+    title, gap = 30, 10
+    rects = [(n.get("title", n["type"]), n["pos"][0], n["pos"][1] - title, n["pos"][0] + n["size"][0], n["pos"][1] + n["size"][1])
+             for n in ui["nodes"]]
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            assert not (a[1] < b[3] + gap and b[1] < a[3] + gap and a[2] < b[4] + gap and b[2] < a[4] + gap), (a[0], b[0])
+    ds = ui["extra"]["ds"]
+    top = min(r[2] for r in rects)
+    assert (top + ds["offset"][1]) * ds["scale"] >= 60, "the first title bar would sit under the front end's menu bar"
+    for n in ui["nodes"]:
+        if n["type"] in ("TileStitchSplit", "TileStitchSplitList", "TileStitchLatentSplit"):
+            assert n["size"][1] >= 480 and n["size"][0] >= 320, f"{n.get('title')}: no room for the tile-grid overlay"
 
 
 def test_workflow_files_are_built_from_their_specs():
