@@ -1,5 +1,6 @@
 """Queue a workflow on a ComfyUI server from the command line.
 
+    python -m client run WORKFLOW [--image PHOTO_OR_FOLDER] [--out DIR]   # starts ComfyUI for the job: see client/run.py
     python -m client WORKFLOW.json [--server URL] [--image TITLE=photo.png] [--set TITLE.input=value] [--out DIR]
 
 * WORKFLOW: API format (``*.api.json``), or UI format (what the editor saves),
@@ -123,6 +124,11 @@ class Progress:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:
+        from .run import main as run_main
+
+        return run_main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("workflow", type=Path, help="workflow JSON (API or UI format)")
     ap.add_argument("--server", default="http://127.0.0.1:8188", help="ComfyUI's address (default %(default)s)")

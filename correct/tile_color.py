@@ -356,7 +356,7 @@ def correct_and_measure(tiles: torch.Tensor, plan: TilePlan, context: GlobalCont
         raise ValueError(f"strength must be in [0, 1], got {strength}")
     scaled = _check(tiles, plan, context)
     n, total = plan.count, plan.batch * plan.count
-    out = torch.empty_like(tiles)
+    out = torch.empty(tiles.shape, dtype=tiles.dtype, device=tiles.device)  # contiguous, whatever the input's layout
     before, after = torch.zeros(total), torch.zeros(total)
     for b in range(plan.batch):
         anchors = [anchor(tiles[b * n + t], context, b, _box(plan, t)) for t in range(n)]

@@ -98,19 +98,26 @@ FINITE_CHUNK = 1 << 20  # values per step of the NaN / Inf scan: stays in cache,
 
 
 def _chunks(t: torch.Tensor):
-    """``t``'s values as 1-D chunks of at most ``FINITE_CHUNK``, without copying more than one row (broadcast dims read once)."""
+    """``t``'s values in pieces of at most ``FINITE_CHUNK`` (views, never copies; broadcast dims read once).
+
+    A contiguous tensor is cut into flat runs; any other layout (a view of a
+    channels-first buffer, a slice) is cut along its leading dimensions only
+    until a piece is small enough, and the piece is kept with its strides.
+    """
     for d in range(t.ndim):
         if t.stride(d) == 0 and t.shape[d] > 1:
             t = t.narrow(d, 0, 1)
-    if t.is_contiguous():
+    if t.numel() <= FINITE_CHUNK or t.ndim <= 1:
+        yield t
+    elif t.is_contiguous():
         flat = t.reshape(-1)
         for start in range(0, flat.numel(), FINITE_CHUNK):
             yield flat[start : start + FINITE_CHUNK]
-    elif t.ndim > 1:
-        for sub in t:
-            yield from _chunks(sub)
     else:
-        yield t
+        step = max(1, FINITE_CHUNK // max(1, t[0].numel()))
+        for start in range(0, t.shape[0], step):
+            sub = t[start : start + step]
+            yield from (_chunks(sub[0]) if sub.shape[0] == 1 and sub.numel() > FINITE_CHUNK else (sub,))
 
 
 def check_finite(t: torch.Tensor, name: str, per: str = "image") -> None:

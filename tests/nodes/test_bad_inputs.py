@@ -278,3 +278,60 @@ def test_matrix_totals(capsys):
         print(f"\nbad-input matrix: {sum(total.values())} cases over {len(RESULTS)} nodes: "
               f"{total['ran']} ran correctly, {total['clear error']} clear errors, {total['deep']} deep tracebacks")
     assert total["deep"] == 0
+
+
+def strided(t: torch.Tensor) -> torch.Tensor:
+    """The same values in a non-contiguous tensor: every dimension strided by 2 (a slice of a bigger buffer)."""
+    return torch.stack([t, torch.zeros_like(t)], -1)[..., 0]
+
+
+def channels_first_view(t: torch.Tensor) -> torch.Tensor:
+    """The same IMAGE as core nodes hand it on after working channels-first (ImageScaleBy: ``movedim`` of a [B, C, H, W] result)."""
+    return t.movedim(-1, 1).contiguous().movedim(1, -1) if t.ndim == 4 else strided(t)
+
+
+def relayout(value, how):
+    if isinstance(value, torch.Tensor):
+        return how(value) if value.is_floating_point() and value.ndim >= 2 else value
+    if isinstance(value, list):
+        return [relayout(v, how) for v in value]
+    if isinstance(value, dict) and "samples" in value:
+        return {k: relayout(v, how) for k, v in value.items()}
+    return value
+
+
+def tensors_of(result) -> List[torch.Tensor]:
+    if isinstance(result, dict) and "result" in result:
+        result = result["result"]
+    found = []
+
+    def walk(x):
+        if isinstance(x, torch.Tensor):
+            found.append(x)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+
+    walk(result)
+    return found
+
+
+@pytest.mark.parametrize("layout", [strided, channels_first_view], ids=["strided", "channels-first view"])
+@pytest.mark.parametrize("node", NODES)
+def test_non_contiguous_inputs_give_the_same_result(node, layout, env, comfy_like):
+    """Core nodes hand on views (ImageScaleBy's output is channels-first memory): every node must take them as they are."""
+    cls = tilestitch.NODE_CLASS_MAPPINGS[node]
+    kwargs = valid_inputs(node, env)
+    torch.manual_seed(0)
+    expected = tensors_of(getattr(cls(), cls.FUNCTION)(**kwargs))
+    args = {k: relayout(v, layout) for k, v in kwargs.items()}
+    assert any(isinstance(v, torch.Tensor) and not v.is_contiguous() for v in tensors_of(list(args.values()))) or node in (
+        "TileStitchPlanInfo", "TileStitchTiledDenoise", "TileStitchSanaTextEncode", "TileStitchSanaTiledSampler"), node
+    torch.manual_seed(0)
+    got = tensors_of(getattr(cls(), cls.FUNCTION)(**args))
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert a.shape == b.shape and torch.allclose(a.float(), b.float(), atol=1e-5, rtol=0, equal_nan=True), node
