@@ -9,8 +9,8 @@
 * ``--set TITLE.INPUT=VALUE`` sets any widget (VALUE is read as JSON when it
   parses, e.g. ``--set "Upscale each tile.seed=7"``, else as a string); TITLE
   is the node's title or its id;
-* progress is followed over the websocket (``websocket-client`` when
-  installed, else by polling) and printed to stderr;
+* progress is followed over ComfyUI's websocket (``client/ws.py``) and
+  printed to stderr;
 * every saved file is downloaded into ``--out``; their paths are printed.
 
 Exit status: 0 on success, 1 when the server refuses the prompt or the run
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from .api import DEFAULT_MAX_BYTES, ComfyClient, ComfyError, clip_text, write_output
+from .ws import WebSocketReader
 
 try:
     from ..graph.ui_format import ui_to_api
@@ -78,22 +79,25 @@ def load_prompt(client: ComfyClient, path: Path) -> Dict[str, Any]:
 
 
 class Progress:
-    """Follows the run over ComfyUI's websocket and prints one line per change."""
+    """Follows the run over ComfyUI's websocket and prints one line per change (nothing when the socket cannot open)."""
 
     def __init__(self, client: ComfyClient, prompt: Dict[str, Any], stream=sys.stderr):
         self.client, self.prompt, self.stream = client, prompt, stream
-        self.ws = None
+        self.last = None
         try:
-            import websocket  # websocket-client
-
             url = client.base_url.replace("http", "ws", 1) + f"/ws?clientId={client.client_id}"
-            self.ws = websocket.create_connection(url, timeout=1.0)
-        except Exception:  # no module or no websocket: fall back to polling quietly
+            self.ws = WebSocketReader(url, timeout=5.0)
+        except OSError:
             self.ws = None
 
     def _name(self, node_id) -> str:
         node = self.prompt.get(str(node_id), {})
         return (node.get("_meta") or {}).get("title") or node.get("class_type", str(node_id))
+
+    def _say(self, line: str) -> None:
+        if line != self.last:
+            print(line, file=self.stream)
+            self.last = line
 
     def poll(self, budget: float = 0.5) -> None:
         """Print what arrived, for at most ``budget`` seconds (a chatty server cannot hold the client here)."""
@@ -101,22 +105,25 @@ class Progress:
             return
         until = time.monotonic() + budget
         try:
-            while time.monotonic() < until:
-                raw = self.ws.recv()
-                if not isinstance(raw, str) or len(raw) > 65536:
-                    continue
+            while (left := until - time.monotonic()) > 0:
+                raw = self.ws.recv_text(left)
+                if raw is None:
+                    return
                 msg = json.loads(raw)
                 if not isinstance(msg, dict) or not isinstance(msg.get("data", {}), dict):
                     continue
                 kind, data = msg.get("type"), msg.get("data", {})
                 if kind == "executing" and data.get("node") is not None:
-                    print(f"running {self._name(data['node'])}", file=self.stream)
-                elif kind == "progress":
-                    print(f"  {self._name(data.get('node'))}: {data.get('value')}/{data.get('max')}", file=self.stream)
+                    self._say(f"  running {self._name(data['node'])}")
+                elif kind == "progress" and data.get("max"):
+                    value, top = data.get("value"), data.get("max")
+                    if isinstance(value, int) and isinstance(top, int) and (value == top or value % max(1, top // 10) == 0):
+                        self._say(f"  {self._name(data.get('node'))}: {value}/{top}")
                 elif kind == "progress_text":
-                    print(f"  {clip_text(str(data.get('text', '')), 200)}", file=self.stream)
-        except Exception:
-            return  # timeout: nothing more for now
+                    self._say(f"  {clip_text(str(data.get('text', '')), 200)}")
+        except (OSError, ValueError):
+            self.close()
+            self.ws = None  # the socket broke: the run goes on, without progress lines
 
     def close(self) -> None:
         if self.ws is not None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from .api import DEFAULT_MAX_BYTES, ComfyClient, ComfyError, clip_text, write_output
-from .server import LocalComfyUI, find_comfyui, find_python
+from .server import LocalComfyUI, find_comfyui, find_python, has_accelerator
 
 try:
     from ..graph import shipped
@@ -134,8 +134,11 @@ def name_outputs(prompt: Dict[str, Any], stem: str) -> None:
 
 
 def run_job(client: ComfyClient, base: Dict[str, Any], job: Job, out: Path, timeout: float,
-            previews: bool, progress_factory) -> List[Path]:
-    """Upload, queue, wait, download; returns the files written (raises ComfyError / OSError / ValueError)."""
+            previews: bool, progress_factory) -> Tuple[List[Path], List[str]]:
+    """Upload, queue, wait, download; returns the files written and the nodes' text reports (e.g. the seam summary).
+
+    Raises ComfyError / OSError / ValueError when the job fails.
+    """
     prompt = copy.deepcopy(base)
     for node_id, path in job.files:
         prompt[node_id]["inputs"]["image"] = client.upload_image(path.read_bytes(), path.name, subfolder=UPLOAD_SUBFOLDER)
@@ -150,7 +153,10 @@ def run_job(client: ComfyClient, base: Dict[str, Any], job: Job, out: Path, time
         for f in client.output_files(entry):
             if f.type == "output" or previews:
                 written.append(write_output(out, f.subfolder, f.filename, client.download(f), f.type))
-        return written
+        texts = [f"{title_of(prompt, node_id) if node_id in prompt else node_id}: {clip_text(str(t), 2000)}"
+                 for node_id, shown in (entry.get("outputs") or {}).items() if isinstance(shown, dict)
+                 for t in (shown.get("text") or []) if isinstance(t, str)]
+        return written, texts
     except KeyboardInterrupt:
         try:
             client.deadline = time.monotonic() + 5
@@ -222,17 +228,19 @@ def main(argv: Optional[List[str]] = None, stream=sys.stderr) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         failed: List[Tuple[str, str]] = []
         for k, job in enumerate(todo, 1):
-            label = job.label or workflow.stem
+            label = job.label or workflow.name.removesuffix(".json").removesuffix(".api")
             print(f"[{k}/{len(todo)}] {label}", file=stream)
             start = time.monotonic()
             try:
-                written = run_job(client, base, job, args.out, args.timeout, args.previews,
-                                  lambda c, p: Progress(c, p, stream))
+                written, texts = run_job(client, base, job, args.out, args.timeout, args.previews,
+                                         lambda c, p: Progress(c, p, stream))
             except (ComfyError, OSError, ValueError) as e:
                 reason = clip_text(str(e), 2000)
                 failed.append((label, reason.splitlines()[0] if reason else "failed"))
                 print(f"[{k}/{len(todo)}] {label}: FAILED, skipped: {reason}", file=stream)
                 continue
+            for text in texts:
+                print("  " + text.replace("\n", "\n  "), file=stream)
             for path in written:
                 print(path)
             print(f"[{k}/{len(todo)}] {label}: done in {time.monotonic() - start:.1f} s, {len(written)} file(s)", file=stream)
@@ -244,6 +252,9 @@ def main(argv: Optional[List[str]] = None, stream=sys.stderr) -> int:
     if args.server:
         return go(args.server)
     python = find_python(comfy, args.python)
+    if "--cpu" not in extra and not has_accelerator(python):
+        extra.insert(0, "--cpu")
+        print(f"no GPU visible to {python}: ComfyUI runs with --cpu (slow for diffusion models, fine for the demo)", file=stream)
     print(f"starting ComfyUI at {comfy} with {python}{' (UI workflow: converted with its node list)' if is_ui else ''} ...", file=stream)
     t0 = time.monotonic()
     try:

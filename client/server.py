@@ -86,9 +86,35 @@ def find_python(comfy: Path, explicit: Optional[str] = None) -> Path:
     return Path(sys.executable)
 
 
-def pack_installed(comfy: Path) -> bool:
-    """Whether one of ``comfy/custom_nodes/*`` is this pack (a copy at another place does not count)."""
-    nodes = comfy / "custom_nodes"
+ACCELERATOR_PROBE = (
+    "import sys, torch; b = torch.backends; "
+    "sys.exit(0 if torch.cuda.is_available() or (hasattr(b, 'mps') and b.mps.is_available()) "
+    "or (hasattr(torch, 'xpu') and torch.xpu.is_available()) else 3)"
+)
+
+
+def has_accelerator(python: Path) -> bool:
+    """Whether torch in ``python`` sees a GPU (CUDA / ROCm, Apple MPS, Intel XPU); ComfyUI needs ``--cpu`` without one."""
+    try:
+        return subprocess.run([str(python), "-c", ACCELERATOR_PROBE], capture_output=True, timeout=120).returncode != 3
+    except (OSError, subprocess.TimeoutExpired):
+        return True  # cannot tell: let ComfyUI decide
+
+
+def custom_nodes_folder(comfy: Path, args: Sequence[str] = ()) -> Path:
+    """The ``custom_nodes/`` ComfyUI will read: the checkout's, or that of ``--base-directory`` among ``args``."""
+    base = None
+    for k, arg in enumerate(args):
+        if arg == "--base-directory" and k + 1 < len(args):
+            base = args[k + 1]
+        elif arg.startswith("--base-directory="):
+            base = arg.split("=", 1)[1]
+    return Path(base).expanduser() / "custom_nodes" if base else comfy / "custom_nodes"
+
+
+def pack_installed(comfy: Path, args: Sequence[str] = ()) -> bool:
+    """Whether one of the custom node folders ComfyUI will read is this pack (a copy at another place does not count)."""
+    nodes = custom_nodes_folder(comfy, args)
     try:
         return any(entry.resolve() == PACK_ROOT for entry in nodes.iterdir())
     except OSError:
@@ -125,7 +151,7 @@ class LocalComfyUI:
 
     def _pack_paths_args(self) -> List[str]:
         """``--extra-model-paths-config`` adding the pack for this run, when the checkout lacks it."""
-        if pack_installed(self.comfy):
+        if pack_installed(self.comfy, self.extra_args):
             return []
         nodes = self.work / "custom_nodes"
         nodes.mkdir()

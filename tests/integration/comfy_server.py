@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from import_pack import ROOT
+from import_pack import ROOT, import_pack
+
+import_pack()
+from tilestitch.client import ComfyError  # noqa: E402
+from tilestitch.client.server import LocalComfyUI  # noqa: E402
 
 PACK_IMPORTS = ("cv2", "numba", "pywt", "scipy", "diffusers", "safetensors", "spandrel")
 
@@ -39,24 +40,22 @@ def find_comfyui() -> Tuple[Optional[Path], Optional[Path], str]:
     return path, py, ""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class ComfyServer:
-    """A ComfyUI subprocess; ``models`` maps ``folder/file`` to a file to link there, ``extra_nodes`` names more custom-node folders."""
+    """A ComfyUI subprocess on a temporary base directory; ``models`` maps ``folder/file`` to a file to link there,
+    ``extra_nodes`` names more custom-node folders. Started by the client's own launcher (``client/server.py``)."""
 
     def __init__(self, comfy: Path, python: Path, models: Dict[str, Path], extra_nodes: Dict[str, Path] = None, boot_timeout: float = 180.0):
         self.comfy, self.python, self.models = comfy, python, models
         self.extra_nodes = dict(extra_nodes or {})
         self.boot_timeout = boot_timeout
         self.base = Path(tempfile.mkdtemp(prefix="tilestitch-comfy-"))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.base / "server.log"
-        self.proc: Optional[subprocess.Popen] = None
+        self.launcher: Optional[LocalComfyUI] = None
+        self.url = ""
+
+    @property
+    def proc(self):
+        return self.launcher.proc if self.launcher else None
 
     def __enter__(self) -> "ComfyServer":
         for d in ("custom_nodes", "input", "output", "temp", "user", "models"):
@@ -68,42 +67,25 @@ class ComfyServer:
             dst = self.base / "models" / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             dst.symlink_to(src)
-        cmd = [str(self.python), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
-               "--base-directory", str(self.base), "--disable-api-nodes", "--preview-method", "none"]
-        self.log = open(self.log_path, "w")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1"}
-        self.proc = subprocess.Popen(cmd, cwd=self.comfy, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + self.boot_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"ComfyUI exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                urllib.request.urlopen(self.url + "/object_info/TileStitchSplit", timeout=2).read()
-                return self
-            except OSError:
-                time.sleep(0.5)
-        self.__exit__(None, None, None)
-        raise RuntimeError(f"ComfyUI did not answer within {self.boot_timeout:.0f} s:\n{self.log_tail()}")
+        self.launcher = LocalComfyUI(
+            self.comfy, self.python, ["--cpu", "--base-directory", str(self.base), "--disable-api-nodes", "--preview-method", "none"],
+            boot_timeout=self.boot_timeout, log_path=self.log_path, env={"HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1"})
+        try:
+            self.url = self.launcher.__enter__()
+        except ComfyError as e:
+            shutil.rmtree(self.base, ignore_errors=True)
+            raise RuntimeError(str(e)) from None
+        return self
 
     def log_tail(self, n: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
+        return self.launcher.log_tail(n) if self.launcher else ""
 
     def output_dir(self) -> Path:
         return self.base / "output"
 
     def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "log", None):
-            self.log.close()
+        if self.launcher is not None:
+            self.launcher.__exit__(*exc)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
