@@ -52,7 +52,10 @@ def main(names=()) -> int:
                 time.sleep(1.0)
                 driver.execute_script("""
                     document.querySelectorAll('.p-dialog-close-button').forEach((b) => b.click());
+                    app.extensionManager.setting.set('Comfy.Minimap.Visible', false);
                     const c = app.canvas; const nodes = app.graph._nodes;
+                    c.min_font_size_for_lod = 0;  // full detail at any zoom: a thumbnail is read at its own size
+                    c.updateLowQualityThreshold?.();
                     let x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
                     for (const n of nodes) { x0 = Math.min(x0, n.pos[0]); y0 = Math.min(y0, n.pos[1] - 30);
                       x1 = Math.max(x1, n.pos[0] + n.size[0]); y1 = Math.max(y1, n.pos[1] + n.size[1]); }

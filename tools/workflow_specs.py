@@ -12,7 +12,7 @@ UPSCALE_X4_TILED = Spec(
     name="upscale_x4_tiled",
     description="Upscale a large photo x4 tile by tile with any upscale model, merged without seams.",
     nodes=[
-        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", col=0, width=320),
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Original photo", col=0, width=320),
         N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", col=0, width=320, models=[REALESRGAN_X4]),
         N(3, "TileStitchSplit", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 64, "align": 8, "shrink_tiles": True},
           title="Split into tiles", col=1, width=360),
@@ -75,7 +75,7 @@ FLUX_KONTEXT_FULLRES_EDIT = Spec(
     name="flux_kontext_fullres_edit",
     description="Edit a 5-15k px photo with FLUX.1 Kontext at ~1 MP, then merge only what changed into the full-resolution original.",
     nodes=[
-        N(1, "LoadImage", {"image": "example.png"}, title="Original photo (full resolution)", col=0, width=320),
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Original photo (full resolution)", col=0, width=320),
         N(2, "FluxKontextImageScale", title="Scale to a Kontext size (~1 MP)", col=1, width=280),
         N(3, "VAEEncode", title="Encode", col=2, width=200),
         N(4, "ReferenceLatent", title="Reference: the photo", col=2, width=240),
@@ -123,7 +123,7 @@ FLUX_KONTEXT_TILED_EDIT = Spec(
     name="flux_kontext_tiled_edit",
     description="Refine/edit a large photo with FLUX.1 Kontext at full resolution: tiled denoising in latent space, per-tile reference crops, colour correction and Poisson seams.",
     nodes=[
-        N(1, "LoadImage", {"image": "example.png"}, title="Photo", col=0, width=320),
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Photo", col=0, width=320),
         N(2, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context", col=1, width=280),
         N(3, "VAEEncode", title="Encode (whole)", col=1, width=200),
         N(4, "ReferenceLatent", title="Reference: the photo", col=2, width=240),
@@ -177,7 +177,7 @@ UPSCALE_X4_COLOR_POISSON = Spec(
     name="upscale_x4_color_poisson",
     description="Upscale any photo x4 with an upscale model, tiles colour-corrected against the whole picture and joined with Poisson seams.",
     nodes=[
-        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", col=0, width=320),
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Original photo", col=0, width=320),
         N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", col=0, width=320, models=[REALESRGAN_X4]),
         N(3, "TileStitchGlobalContext", {"max_side": 1024}, title="Global context", col=1, width=280),
         N(4, "TileStitchSplit", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 64, "align": 8, "shrink_tiles": True},
@@ -216,7 +216,7 @@ UPSCALE_16BIT_STREAMING = Spec(
     name="upscale_16bit_streaming",
     description="Upscale or restore a very large 16-bit photo tile batch by tile batch, keeping 16 bits, its ICC profile and metadata.",
     nodes=[
-        N(1, "TileStitchLoadImage16", {"image": "example.tif"}, title="Original photo (16-bit)", col=0, width=320),
+        N(1, "TileStitchLoadImage16", {"image": "tilestitch_sample.jpg"}, title="Original photo (16-bit)", col=0, width=320),
         N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", col=0, width=320, models=[REALESRGAN_X4]),
         N(3, "TileStitchTiledUpscaleStream", {"mode": "tile_size", "tile_width": 512, "tile_height": 512, "overlap": 32,
                                               "align": 8, "batch_size": 4, "blend": "cosine", "output_dtype": "float32",
@@ -246,7 +246,7 @@ SANA_TILED_REFINE = Spec(
     name="sana_tiled_refine",
     description="Upscale a photo x2 and re-draw fine detail with SANA (diffusers) tile by tile, keeping the original's colours.",
     nodes=[
-        N(1, "LoadImage", {"image": "example.png"}, title="Original photo", col=0, width=320),
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Original photo", col=0, width=320),
         N(2, "ImageScaleBy", {"upscale_method": "lanczos", "scale_by": 2.0}, title="Upscale x2 (Lanczos)", col=1, width=280),
         N(3, "TileStitchSanaLoader", {"model_folder": SANA_FOLDER, "dtype": "auto", "device": "auto"}, title="SANA 1.6B 1024px (diffusers)", col=0, width=320),
         N(4, "TileStitchSanaTextEncode", {"prompt": "a sharp, finely detailed photograph, natural skin and metal texture, crisp edges",
