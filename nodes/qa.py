@@ -113,7 +113,7 @@ class SeamReport:
         visible = sum(r["visible_count"] for r in reports)
         ui = {"text": [summary], "tilestitch_seams": [{
             "width": r["width"], "height": r["height"], "plan": plan.to_dict(),
-            "seams": [{k: s[k] for k in ("axis", "position", "span", "score", "visible")} for s in r["seams"]],
+            "seams": [{k: s[k] for k in ("axis", "position", "span", "score", "visible", "verdict")} for s in r["seams"]],
         } for r in reports]}
         return {"ui": ui, "result": (heatmap, report_json(reports), summary, visible)}
 

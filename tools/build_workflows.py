@@ -143,6 +143,9 @@ OVERLAY_NODES = ("TileStitchSplit", "TileStitchSplitList", "TileStitchLatentSpli
 OVERLAY_HEIGHT = 240  # js/tilestitch.js: PREVIEW_HEIGHT, the tile grid over the photo
 IMAGE_NODES = ("LoadImage", "PreviewImage", "SaveImage", "TileStitchLoadImage16")
 IMAGE_HEIGHT = 240  # room for the image preview these nodes draw
+REPORT_NODES = ("TileStitchSeamReport",)
+REPORT_LINES = 6  # js/tilestitch.js draws the summary (a count line + worst_count seams, default 5) above the grid
+REPORT_LINE_HEIGHT = 14
 TOP_MARGIN = 60  # screen px: the first title bar below the front end's menu bar at the saved view (ds offset and scale)
 GAP = 10
 
@@ -157,6 +160,9 @@ def min_size(cls: str, d: Dict[str, Any]) -> Tuple[int, int]:
         height += OVERLAY_HEIGHT
     if cls in IMAGE_NODES:
         height += IMAGE_HEIGHT
+    if cls in REPORT_NODES:  # after a run: the summary lines, then the seam grid coloured by verdict
+        height += REPORT_LINES * REPORT_LINE_HEIGHT + 16 + OVERLAY_HEIGHT + 32  # + the widgets' own margins
+        return 420, height
     return 240, height
 
 

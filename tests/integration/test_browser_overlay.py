@@ -191,6 +191,24 @@ def test_templates_list_every_ui_workflow_with_its_thumbnail_and_each_opens_clea
             time.sleep(1.0)
             screenshot(browser, "demo_workflow.png")
     assert "tilestitch_demo" not in missing  # the demo needs no model
+
+    # a first run, as the demo's note says: open it, press Run, read the seam report on its node
+    open_pack_templates(browser, pack)
+    browser.execute_script("document.querySelector('[data-testid=\"template-workflow-tilestitch_demo\"]').click()")
+    wait_for(browser, "return !document.body.innerText.includes('Get Started with a Template')", what="the demo to open")
+    before = set(server.output_dir().rglob("demo_*.tif"))
+    assert browser.execute_script(
+        "const run = [...document.querySelectorAll('button')].find((b) => b.innerText.trim() === 'Run');"
+        "run?.click(); return !!run;"), "no Run button"
+    summary = wait_for(browser, "return app.graph._nodes.find((n) => n.type === 'TileStitchSeamReport')?.tilestitchSummary",
+                       timeout=300, what="the demo's seam report")
+    assert " 0 visible" in summary, summary
+    deadline = time.monotonic() + 120
+    while not set(server.output_dir().rglob("demo_*.tif")) - before and time.monotonic() < deadline:
+        time.sleep(0.5)  # the report may run before the save
+    assert len(set(server.output_dir().rglob("demo_*.tif")) - before) == 1
+    time.sleep(1.0)
+    screenshot(browser, "demo_after_run.png")
     # the node help panel: the front end asks /extensions/<pack>/docs/<class>.md
     status, body = browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"

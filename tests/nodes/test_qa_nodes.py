@@ -34,6 +34,9 @@ def test_seam_report_node_on_an_upscaled_merge_with_reference_of_another_size():
     assert summary.count("seam ") == 3
     ui = out["ui"]["tilestitch_seams"][0]
     assert ui["plan"]["xs"] == list(plan.cols_axis.starts) and len(ui["seams"]) == len(plan.seams)
+    # what the browser colours the seams by (js/tilestitch.js reads each seam's verdict)
+    assert [s["verdict"] for s in ui["seams"]] == [s["verdict"] for s in report["seams"]]
+    assert {s["verdict"] for s in ui["seams"]} <= {"visible", "possible", "clean"}
     assert out["ui"]["text"] == [summary]
 
 
