@@ -11,6 +11,7 @@ the pages and a test checks they are up to date.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Mapping
 
 from .object_info import combo_options
@@ -89,6 +90,34 @@ def render_node_doc(definition: Mapping[str, Any]) -> str:
     if definition.get("output_node"):
         lines += ["This is an output node: ComfyUI runs it even when nothing is connected to it.", ""]
     return "\n".join(lines)
+
+
+def first_sentence(text: str) -> str:
+    """The description up to its first full stop followed by a space (or all of it)."""
+    text = " ".join((text or "").split())
+    end = re.search(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)\. ", text)  # not after e.g. / i.e. / etc.
+    return text if end is None else text[: end.start() + 1]
+
+
+NODE_TABLE_BEGIN = "<!-- node table: written by tools/build_docs.py from the nodes' descriptions -->"
+NODE_TABLE_END = "<!-- end of node table -->"
+
+
+def render_node_table(object_info: Mapping[str, Mapping[str, Any]]) -> str:
+    """The README's node table: menu family, display name, the description's first sentence (in menu order)."""
+    rows = ["| menu | node | what it does |", "|---|---|---|"]
+    for name, d in sorted(object_info.items(), key=lambda kv: (kv[1].get("category", ""), kv[1].get("display_name") or kv[0])):
+        family = d.get("category", "").split("/", 1)[-1]
+        rows.append(f"| {family} | **{d.get('display_name') or name}** | {_cell(first_sentence(d.get('description', '')))} |")
+    return "\n".join([NODE_TABLE_BEGIN, *rows, NODE_TABLE_END])
+
+
+def replace_node_table(readme: str, table: str) -> str:
+    """``readme`` with the text between the node-table markers replaced by ``table`` (ValueError without markers)."""
+    start, end = readme.find(NODE_TABLE_BEGIN), readme.find(NODE_TABLE_END)
+    if start < 0 or end < start:
+        raise ValueError("README.md has no node-table markers")
+    return readme[:start] + table + readme[end + len(NODE_TABLE_END):]
 
 
 def render_all(object_info: Mapping[str, Mapping[str, Any]]) -> Dict[str, str]:

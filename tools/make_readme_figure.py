@@ -1,6 +1,6 @@
 """Render the README's before/after figure through the node classes, on the pack's own sample photo.
 
-    python tools/make_readme_figure.py      # writes docs/images/before_after.jpg
+    python tools/make_readme_figure.py      # writes docs/images/before_after.jpg and assets/icon.png
 
 The sample product shot is split into 512 px tiles (overlap 64); every tile
 goes through a process that drifts the way per-tile models do (its own
@@ -28,6 +28,7 @@ from tilestitch.imaging.resample import resize_image  # noqa: E402
 from tilestitch.media import read_rgb_alpha  # noqa: E402
 
 OUT = ROOT / "docs" / "images" / "before_after.jpg"
+ICON = ROOT / "assets" / "icon.png"  # the registry's icon (pyproject.toml [tool.comfy] Icon): at most 800 x 400
 NODES = pack.NODE_CLASS_MAPPINGS
 
 
@@ -83,7 +84,21 @@ def main() -> int:
     figure = np.concatenate([crops[0], gap, crops[1]], 1)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(OUT), cv2.cvtColor(figure, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
-    print(OUT, *verdicts, sep="\n")
+    # the icon: the rings with a 3 x 3 tile grid and its overlaps drawn over them
+    square = (after[0, 560:1560, 1280:2280].clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
+    icon = cv2.resize(square, (400, 400), interpolation=cv2.INTER_AREA)
+    shade = icon.copy()
+    for k in (1, 2):
+        a = k * 400 // 3
+        cv2.rectangle(shade, (a - 10, 0), (a + 10, 399), (70, 130, 220), -1)
+        cv2.rectangle(shade, (0, a - 10), (399, a + 10), (70, 130, 220), -1)
+    icon = cv2.addWeighted(shade, 0.35, icon, 0.65, 0)
+    for k in (1, 2):
+        a = k * 400 // 3
+        cv2.line(icon, (a, 0), (a, 399), (40, 90, 200), 2, cv2.LINE_AA)
+        cv2.line(icon, (0, a), (399, a), (40, 90, 200), 2, cv2.LINE_AA)
+    cv2.imwrite(str(ICON), cv2.cvtColor(icon, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    print(OUT, ICON, *verdicts, sep="\n")
     return 0
 
 
