@@ -27,15 +27,19 @@ def warp_region(src: np.ndarray, full_to_src: np.ndarray, height: int, width: in
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def region_boxes(support: np.ndarray, pad: int = 2) -> List[Tuple[Box, np.ndarray]]:
-    """``[(box, component mask)]`` for every 8-connected component of ``support`` (uint8 ``[h, w]``), boxes padded."""
-    import cv2
+def region_boxes(support: np.ndarray, pad: int = 2, group_radius: int = 0) -> List[Tuple[Box, np.ndarray]]:
+    """``[(box, region mask)]`` for every group of ``support`` (uint8 ``[h, w]``; parts within ``group_radius`` px
+    are one region, colour-matched together), boxes padded."""
+    from .detect import group_labels, group_stats
 
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(support, connectivity=8)
+    n, labels = group_labels(support, group_radius)
+    stats = group_stats(labels, n)
     h, w = support.shape
     out = []
     for k in range(1, n):
-        x, y, bw, bh = (int(v) for v in stats[k, :4])
+        x, y, bw, bh, area = (int(v) for v in stats[k])
+        if area == 0:
+            continue
         box = (max(0, y - pad), min(h, y + bh + pad), max(0, x - pad), min(w, x + bw + pad))
         out.append((box, labels == k))
     return out

@@ -10,10 +10,14 @@ import numpy as np
 
 from ..imaging.resample import resize_hwc
 from .composite import as3x3, blend_into, full_to_small, membrane, region_boxes, ring_offset, scale_box, warp_region
-from .detect import DetectOptions, detect_changes
+from .detect import DetectOptions, regions_of, detect_changes
 from .register import Alignment, register
 
 BLENDS = ("feather", "poisson")
+# FluxKontextImageScale picks the preferred Kontext resolution nearest the photo's aspect: up to 8.1 % off it within
+# Kontext's range of aspects (0.43-2.33), the photo centre-cropped to fit; an edit farther off was cropped or padded
+ASPECT_TOLERANCE = 0.09
+EDGE_PX = 3  # edit pixels along the edit's frame (beyond its shift) that are not compared
 
 
 @dataclass
@@ -25,14 +29,11 @@ class DiffMergeResult:
     mask: np.ndarray
     overlay: np.ndarray
     info: dict = field(default_factory=dict)
-    detected: np.ndarray = None  # uint8 [h, w]: the changed pixels found at the edit's size, before dilation and feathering
+    detected: np.ndarray = None  # float32 [h, w]: the evidence alpha at the edit's size, before feathering
 
     def detected_full(self) -> np.ndarray:
-        """``detected`` at the original's size (bool, bilinear > 0.5)."""
-        import cv2
-
-        H, W = self.mask.shape
-        return cv2.resize(self.detected.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR) > 0.5
+        """What was taken from the edit at the original's size (bool: the applied alpha >= 0.5)."""
+        return self.mask >= 0.5
 
 
 def _check(original: np.ndarray, edited: np.ndarray, aspect_tolerance: float) -> None:
@@ -46,21 +47,25 @@ def _check(original: np.ndarray, edited: np.ndarray, aspect_tolerance: float) ->
     if h > H or w > W:
         raise ValueError(f"edited ({w} x {h}) is larger than the original ({W} x {H}); give the edit at its own (smaller or equal) size")
     ratio = abs(math.log((w / h) / (W / H)))
-    if ratio > aspect_tolerance:
+    if ratio > math.log1p(aspect_tolerance):
         raise ValueError(
             f"edited aspect {w / h:.3f} ({w} x {h}) differs from the original's {W / H:.3f} ({W} x {H}) by {100 * (math.exp(ratio) - 1):.1f} %, "
             f"more than aspect_tolerance ({100 * aspect_tolerance:.1f} %): was the edit cropped or padded?"
         )
 
 
-def _overlay(orig_small: np.ndarray, mask: np.ndarray, alpha_small: np.ndarray) -> np.ndarray:
-    """The shrunk original, changed pixels tinted red, the feathered edge in yellow."""
+def _overlay(orig_small: np.ndarray, alpha_small: np.ndarray, possible: List[dict]) -> np.ndarray:
+    """The shrunk original in grey, what is taken from the edit tinted red by its alpha, possible changes boxed in blue."""
+    import cv2
+
     base = 0.35 + 0.5 * orig_small[..., :3].mean(-1, keepdims=True)
     out = np.repeat(base, 3, axis=-1).astype(np.float32)
-    edge = (alpha_small > 0) & (mask == 0)
-    out[mask > 0] = 0.5 * out[mask > 0] + 0.5 * np.array([1.0, 0.1, 0.1], np.float32)
-    out[edge] = 0.6 * out[edge] + 0.4 * np.array([1.0, 0.9, 0.1], np.float32)
-    return out
+    a = np.clip(alpha_small, 0, 1)[..., None]
+    out = out * (1 - 0.6 * a) + 0.6 * a * np.array([1.0, 0.1, 0.1], np.float32)
+    for p in possible:
+        x, y, w, h = p["box"]
+        cv2.rectangle(out, (x - 2, y - 2), (x + w + 1, y + h + 1), (0.2, 0.5, 1.0), 2)
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 @dataclass
@@ -69,7 +74,8 @@ class EditFrame:
 
     ``orig_small`` is the original area-shrunk to the edit's size, ``edit_rgb``
     the edit's colour, ``aligned`` the edit warped onto ``orig_small``,
-    ``valid`` where that warp had data; ``sy, sx`` edit px per original px.
+    ``valid`` where that warp had data; ``sy, sx`` edit px per original px;
+    ``shift``: the edit model's own shift in edit px (beyond a centre crop).
     """
 
     orig_small: np.ndarray
@@ -79,6 +85,39 @@ class EditFrame:
     alignment: Alignment
     sy: float
     sx: float
+    shift: Tuple[float, float] = (0.0, 0.0)
+
+
+def centre_crop_framing(H: int, W: int, h: int, w: int) -> Optional[np.ndarray]:
+    """Where an ``h x w`` edit of an ``H x W`` original sits if the original was centre-cropped to the edit's aspect
+    before it was shrunk (what FluxKontextImageScale does): the 2 x 3 affine from edit pixels to the original shrunk
+    to ``h x w``; None when the aspects agree within 0.2 %."""
+    aspect_o, aspect_e = W / H, w / h
+    if abs(math.log(aspect_e / aspect_o)) < 0.002:
+        return None
+    if aspect_o > aspect_e:  # the original is wider: its sides were cut
+        kept = aspect_e / aspect_o
+        return np.array([[kept, 0.0, (1 - kept) * w / 2], [0.0, 1.0, 0.0]])
+    kept = aspect_o / aspect_e  # taller: top and bottom were cut
+    return np.array([[1.0, 0.0, 0.0], [0.0, kept, (1 - kept) * h / 2]])
+
+
+def register_framed(orig_small: np.ndarray, edit_rgb: np.ndarray, registration: str, framing: Optional[np.ndarray]):
+    """``(alignment, residual shift)``: the edit registered to the shrunk original, starting from ``framing`` (a
+    centre crop, see ``centre_crop_framing``) and from a plain resize, whichever registers better; the residual is
+    the shift beyond the framing (what the edit model moved)."""
+    import cv2
+
+    plain = register(orig_small, edit_rgb, registration)
+    if framing is None or registration == "none":
+        return plain, plain.shift
+    h, w = orig_small.shape[:2]
+    framed_edit = cv2.warpAffine(edit_rgb, framing, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    rest = register(orig_small, framed_edit, registration)
+    if rest.response < plain.response:
+        return plain, plain.shift
+    total = (as3x3(rest.matrix) @ as3x3(framing))[:2]
+    return Alignment(total, f"{rest.method} after a centre crop", rest.response), rest.shift
 
 
 def register_edit(original: np.ndarray, edited: np.ndarray, registration: str) -> EditFrame:
@@ -89,26 +128,35 @@ def register_edit(original: np.ndarray, edited: np.ndarray, registration: str) -
     h, w = edited.shape[:2]
     orig_small = resize_hwc(original[..., :3], h, w, "area")
     edit_rgb = np.ascontiguousarray(edited[..., :3], dtype=np.float32)
-    align = register(orig_small, edit_rgb, registration)
+    framing = centre_crop_framing(H, W, h, w)
+    align, residual = register_framed(orig_small, edit_rgb, registration, framing)
     aligned = cv2.warpAffine(edit_rgb, align.matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # what the edit does not cover (a centre crop's margins) is not compared, and so never changed
     valid = cv2.warpAffine(np.ones((h, w), np.float32), align.matrix, (w, h), flags=cv2.INTER_LINEAR) > 0.999
-    return EditFrame(orig_small, edit_rgb, aligned, valid, align, h / H, w / W)
+    # the edit model made up what it shifted in at its frame's edges: compare only inside (a change there is not merged)
+    border = int(math.ceil(max(abs(residual[0]), abs(residual[1])))) + EDGE_PX
+    valid = cv2.erode(valid.astype(np.uint8), np.ones((2 * border + 1, 2 * border + 1), np.uint8),
+                      borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    return EditFrame(orig_small, edit_rgb, aligned, valid, align, h / H, w / W, tuple(residual))
 
 
-def feathered_alpha(mask: np.ndarray, sigma: float) -> np.ndarray:
-    """Step 3: the change mask (uint8, edit size) -> alpha in [0, 1]: 1 inside, a Gaussian fall-off of ``sigma`` edit px outside."""
+def feathered_alpha(alpha: np.ndarray, sigma: float) -> np.ndarray:
+    """Step 3: the evidence alpha (edit size, [0, 1]) with a Gaussian fall-off of ``sigma`` edit px added outside it.
+
+    Inside, the alpha stays what the evidence says (a soft change stays
+    soft); outside, the blurred alpha takes over where it is larger.
+    """
     import cv2
 
-    alpha = mask.astype(np.float32)
+    alpha = alpha.astype(np.float32, copy=True)
     if sigma > 0.3:
-        blurred = cv2.GaussianBlur(alpha, (0, 0), sigma)
-        alpha = np.maximum(alpha, np.clip(2.0 * blurred, 0.0, 1.0))  # full inside the mask, falls off outside
+        alpha = np.maximum(alpha, cv2.GaussianBlur(alpha, (0, 0), sigma))
     alpha[alpha < 1.0 / 1024] = 0.0
     return alpha
 
 
 def composite_regions(original: np.ndarray, frame: EditFrame, alpha_small: np.ndarray, *, blend: str, colour_match: bool,
-                      ring: int, progress: Optional[Callable[[int, int], None]] = None) -> Tuple[np.ndarray, np.ndarray, int, int]:
+                      ring: int, group_radius: int = 0, progress: Optional[Callable[[int, int], None]] = None) -> Tuple[np.ndarray, np.ndarray, int, int]:
     """Step 4: per changed region, the edit at full resolution blended into a copy of the original.
 
     Returns ``(image, alpha at full size, changed pixels, regions)``; pixels
@@ -122,7 +170,7 @@ def composite_regions(original: np.ndarray, frame: EditFrame, alpha_small: np.nd
     to_edit_frame = np.linalg.inv(as3x3(frame.alignment.matrix))  # original-at-edit-size frame -> edit pixels
     out = original.copy()
     alpha_full = np.zeros((H, W), np.float32)
-    regions = region_boxes(support, pad=2 + int(math.ceil(sx)))
+    regions = region_boxes(support, pad=2 + int(math.ceil(sx)), group_radius=group_radius)
     changed = 0
     for i, (box, component) in enumerate(regions):
         fy0, fy1, fx0, fx1 = scale_box(box, sy, sx, H, W)
@@ -147,6 +195,12 @@ def composite_regions(original: np.ndarray, frame: EditFrame, alpha_small: np.nd
     return out, alpha_full, changed, len(regions)
 
 
+def _to_original(box, frame: EditFrame) -> List[int]:
+    """An edit-size ``[x, y, w, h]`` box in original pixels."""
+    x, y, w, h = box
+    return [int(x / frame.sx), int(y / frame.sy), int(round(w / frame.sx)), int(round(h / frame.sy))]
+
+
 def _report(original: np.ndarray, edited: np.ndarray, frame: EditFrame, shift: np.ndarray, detect: DetectOptions) -> dict:
     """The JSON-ready facts every result reports: sizes, registration, the global colour shift, the threshold."""
     H, W = original.shape[:2]
@@ -159,9 +213,10 @@ def _report(original: np.ndarray, edited: np.ndarray, frame: EditFrame, shift: n
         notes.append("edited alpha ignored (colour only)")
     return {
         "original": [W, H], "edited": [w, h],
-        "registration": align.method, "shift_px": [round(align.shift[0] / frame.sx, 2), round(align.shift[1] / frame.sy, 2)],
-        "shift_edit_px": [round(align.shift[0], 3), round(align.shift[1], 3)], "scale": round(align.scale, 5),
-        "global_shift_lab": [round(float(v), 3) for v in shift], "threshold": detect.threshold, "alpha_notes": notes,
+        "registration": align.method, "shift_px": [round(frame.shift[0] / frame.sx, 2), round(frame.shift[1] / frame.sy, 2)],
+        "shift_edit_px": [round(frame.shift[0], 3), round(frame.shift[1], 3)], "scale": round(align.scale, 5),
+        "global_shift_lab": [round(float(v), 3) for v in shift],
+        "threshold": detect.threshold if detect.threshold > 0 else "auto", "alpha_notes": notes,
     }
 
 
@@ -171,13 +226,13 @@ def diff_merge(
     *,
     registration: str = "affine",
     detect: DetectOptions = DetectOptions(),
-    feather: float = 24.0,
+    feather: float = 2.0,
     blend: str = "feather",
     colour_match: bool = True,
     ring: int = 6,
     include: Optional[np.ndarray] = None,
     protect: Optional[np.ndarray] = None,
-    aspect_tolerance: float = 0.05,
+    aspect_tolerance: float = ASPECT_TOLERANCE,
     progress: Optional[Callable[[int, int], None]] = None,
 ) -> DiffMergeResult:
     """Merge what changed between ``original`` ``[H, W, C]`` and ``edited`` ``[h, w, C']`` into the original.
@@ -193,17 +248,26 @@ def diff_merge(
     _check(original, edited, aspect_tolerance)
     H, W = original.shape[:2]
     frame = register_edit(original, edited, registration)
-    mask, core, delta_e, shift = detect_changes(frame.orig_small, frame.aligned, frame.valid, detect, include, protect)
-    info = _report(original, edited, frame, shift, detect)
-    if not mask.any():
-        info.update(regions=0, changed_fraction=0.0, message="no change found above the threshold: the original is returned unchanged")
-        return DiffMergeResult(original, np.zeros((H, W), np.float32), _overlay(frame.orig_small, mask, mask), info, core)
-    alpha_small = feathered_alpha(mask, feather * frame.sx)
+    det = detect_changes(frame.orig_small, frame.aligned, frame.valid, detect, include, protect)
+    info = _report(original, edited, frame, det.shift, detect)
+    found = regions_of(det.mask, {"delta_e": det.delta_e, "evidence": det.evidence}, cue=det.cue,
+                       group_radius=detect.group_radius)
+    possible = [{**p, "box": _to_original(p["box"], frame)} for p in det.possible]
+    info.update(noise=det.noise, possible_changes=possible,
+                changes=[{**r, "box": _to_original(r["box"], frame)} for r in found])
+    hint = (f"; {len(possible)} possible change(s) below the threshold (see possible_changes, blue in the overlay)"
+            if possible else "")
+    overlay = _overlay(frame.orig_small, det.alpha, det.possible)
+    if not det.alpha.any():
+        info.update(regions=0, changed_fraction=0.0,
+                    message="no change found above the threshold: the original is returned unchanged" + hint)
+        return DiffMergeResult(original, np.zeros((H, W), np.float32), overlay, info, det.alpha)
+    alpha_small = feathered_alpha(det.alpha, feather * frame.sx)
     out, alpha_full, changed, regions = composite_regions(original, frame, alpha_small, blend=blend, colour_match=colour_match,
-                                                          ring=ring, progress=progress)
-    info.update(regions=regions, changed_fraction=round(changed / (H * W), 6), max_delta_e=round(float(delta_e.max()), 2),
-                message=f"{regions} changed region(s), {100 * changed / (H * W):.2f} % of the pixels")
-    return DiffMergeResult(out, alpha_full, _overlay(frame.orig_small, mask, alpha_small), info, core)
+                                                          ring=ring, group_radius=detect.group_radius, progress=progress)
+    info.update(regions=regions, changed_fraction=round(changed / (H * W), 6), max_delta_e=round(float(det.delta_e.max()), 2),
+                message=f"{regions} changed region(s), {100 * changed / (H * W):.2f} % of the pixels" + hint)
+    return DiffMergeResult(out, alpha_full, overlay, info, det.alpha)
 
 
 def _box_frame(f2s: np.ndarray, y0: int, x0: int) -> np.ndarray:

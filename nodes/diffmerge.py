@@ -27,10 +27,15 @@ def _mask_at(mask: Optional[torch.Tensor], index: int, height: int, width: int, 
 class DiffMerge:
     DESCRIPTION = (
         "Merge only what an edit really changed into the full-resolution original. The edit (FLUX Kontext or any "
-        "model at ~1 MP) is registered to the original (its small shift/scale undone), compared in CIELAB after "
-        "removing its global colour shift, and the changed regions are upsampled (Lanczos), colour-matched on a ring "
-        "of unchanged pixels and blended in with a feathered edge. Every pixel outside the change mask stays "
-        "bit-identical to the original."
+        "model at ~1 MP, centre-cropped to its own aspect or not) is registered to the original (crop, shift and "
+        "scale undone) and compared after removing its colour drift (a gain and gamma per channel) and slow tone "
+        "drift, with five cues: colour (CIEDE2000), structure (changed edges), solar-stretched lightness in very "
+        "light or dark areas, the difference averaged over a region (soft darkening, shadows) and texture removed or "
+        "added. Each is measured against the re-rendering noise of equally busy pixels, so a light grey object on "
+        "white is found while re-rendered fur is not. The changed regions are upsampled (Lanczos), colour-matched on "
+        "a ring of unchanged pixels and blended with an alpha that follows the evidence (a fading shadow fades). "
+        "Every pixel the alpha leaves at 0 stays bit-identical to the original; the report lists the noise "
+        "measured, the changes and the possible changes it did not take."
     )
     CATEGORY = category("edit")
     FUNCTION = "merge"
@@ -39,8 +44,9 @@ class DiffMerge:
     OUTPUT_TOOLTIPS = (
         "The original at full size with the changed regions taken from the edit.",
         "The feathered alpha that was applied, at the original's size (0 = original pixel, untouched).",
-        "Debug view at the edit's size: changed pixels red, the feathered edge yellow.",
-        "JSON: the estimated shift (in original pixels) and scale, the global colour shift removed, regions found.",
+        "Debug view at the edit's size: what is taken from the edit in red (by its alpha), possible changes boxed in blue.",
+        "JSON: the estimated shift (in original pixels) and scale, the colour shift removed, the noise measured and the "
+        "ΔE00 a change needed, the changes found and the possible changes not taken (boxes in original pixels).",
     )
 
     @classmethod
@@ -49,36 +55,52 @@ class DiffMerge:
             "required": {
                 "original": ("IMAGE", {"tooltip": "The full-resolution original (5 000-15 000 px, RGB or RGBA; alpha is kept)."}),
                 "edited": ("IMAGE", {"tooltip": "The edit, at any smaller or equal size with about the original's aspect (e.g. after FluxKontextImageScale)."}),
-                "threshold": ("FLOAT", {"default": 4.0, "min": 0.5, "max": 50.0, "step": 0.5, "tooltip": (
-                    "CIEDE2000 above which a pixel counts as changed, after the edit's global colour shift is removed. "
-                    "2 is just noticeable side by side; 3-6 ignores the model re-rendering unchanged texture.")}),
+                "threshold": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 50.0, "step": 0.5, "tooltip": (
+                    "0 (auto): a change must stand out of the re-rendering noise measured on pixels like it (the "
+                    "report says how much ΔE00 that took on smooth and on busy areas). A value > 0 fixes the colour "
+                    "threshold instead, in CIEDE2000 after the edit's colour drift is removed (2 is just noticeable; "
+                    "3-6 ignores re-rendered texture); the structure and lightness cues still follow the noise.")}),
                 "registration": (["affine", "translation", "none"], {"default": "affine", "tooltip": (
                     "Undo the small shift the edit model introduced: translation (phase correlation) or affine "
                     "(phase correlation refined by ECC: also scale and rotation). none: trust the edit's framing.")}),
                 "blend": (list(BLENDS), {"default": "feather", "tooltip": (
                     "feather: blend with the soft-edged mask. poisson: also carry the remaining difference on each "
                     "region's border smoothly inwards (a Laplace membrane), so the edit meets the original with no step.")}),
-                "feather": ("FLOAT", {"default": 24.0, "min": 0.0, "max": 1000.0, "step": 1.0, "tooltip": "Soft edge of the change mask, in original pixels (Gaussian sigma)."}),
+                "feather": ("FLOAT", {"default": 2.0, "min": 0.0, "max": 1000.0, "step": 1.0, "tooltip": (
+                    "Extra soft edge outside the alpha the evidence gives, in original pixels (Gaussian sigma). The "
+                    "evidence already fades soft changes; raise this only to hide a hard boundary.")}),
                 "colour_match": ("BOOLEAN", {"default": True, "tooltip": "Shift each changed region's colour so it matches the original on a ring of unchanged pixels around it."}),
-                "dilate": ("INT", {"default": 3, "min": 0, "max": 64, "tooltip": "Grow the detected change by this many edit pixels (catches soft edges of the change)."}),
-                "min_area": ("FLOAT", {"default": 0.0005, "min": 0.0, "max": 0.5, "step": 0.0001, "tooltip": "Drop changed specks smaller than this fraction of the image."}),
+                "dilate": ("INT", {"default": 0, "min": 0, "max": 64, "tooltip": (
+                    "0: the evidence decides where the change ends. > 0: take a hard-edged area grown by this many edit "
+                    "pixels instead (the older behaviour).")}),
+                "min_area": ("FLOAT", {"default": 0.0002, "min": 0.0, "max": 0.5, "step": 0.0001, "tooltip": (
+                    "Drop changes smaller than this fraction of the image (parts a few pixels apart, such as the "
+                    "letters of a word, count together).")}),
             },
             "optional": {
                 "include_mask": ("MASK", {"tooltip": "Pixels always taken from the edit (any size; resized)."}),
                 "protect_mask": ("MASK", {"tooltip": "Pixels never taken from the edit, whatever changed (any size; resized). Wins over include_mask."}),
+                "sensitivity": ("FLOAT", {"default": 3.0, "min": 1.2, "max": 20.0, "step": 0.1, "tooltip": (
+                    "How far a change must rise somewhere above the noise of pixels like it, in multiples of that "
+                    "noise's 99th percentile. Lower finds fainter changes and more false ones; pixels next to a change "
+                    "join it from half of this.")}),
             },
         }
 
     def merge(self, original: torch.Tensor, edited: torch.Tensor, threshold: float, registration: str, blend: str,
               feather: float, colour_match: bool, dilate: int, min_area: float, include_mask: Optional[torch.Tensor] = None,
-              protect_mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, str]:
+              protect_mask: Optional[torch.Tensor] = None, sensitivity: float = 3.0) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, str]:
         original = check_image(original, "original")
         edited = check_image(edited, "edited")
         check_finite(original, "original")
         check_finite(edited, "edited")
         if edited.shape[0] not in (1, original.shape[0]):
             raise ValueError(f"edited has {edited.shape[0]} images for {original.shape[0]} originals; give one edit or one per original")
-        opts = DetectOptions(threshold=threshold, dilate=dilate, min_area=min_area)
+        if not 1.2 <= sensitivity <= 20.0:
+            raise ValueError(f"sensitivity must be between 1.2 and 20 (multiples of the noise level), got {sensitivity}")
+        if threshold < 0:
+            raise ValueError(f"threshold must be 0 (auto) or a positive CIEDE2000, got {threshold}")
+        opts = DetectOptions(threshold=threshold, sensitivity=sensitivity, dilate=dilate, min_area=min_area)
         images, masks, overlays, infos = [], [], [], []
         for i in range(original.shape[0]):
             o = original[i].detach().cpu().float().contiguous().numpy()

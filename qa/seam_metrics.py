@@ -39,7 +39,7 @@ import torch
 
 from ..imaging.color import ciede2000, rgb_to_lab
 from ..tiling.axis import AxisGrid
-from ..tiling.plan import Seam, TilePlan
+from ..tiling.plan import TilePlan
 
 MAD_TO_STD = 1.4826
 QUANTUM_STEP = 0.83 / 255  # the code-value step whose L* size floors the spread

@@ -55,7 +55,8 @@ def test_diff_merge_node_in_comfyui_equals_the_pure_call_on_the_same_files(comfy
 
     pure = diff_merge(original, comfy_load(edit_bytes), registration=widgets["registration"], blend=blend,
                       feather=widgets["feather"], colour_match=widgets["colour_match"],
-                      detect=DetectOptions(threshold=widgets["threshold"], dilate=widgets["dilate"], min_area=widgets["min_area"]))
+                      detect=DetectOptions(threshold=widgets["threshold"], dilate=widgets["dilate"], min_area=widgets["min_area"],
+                                          sensitivity=DiffMerge.INPUT_TYPES()["optional"]["sensitivity"][1]["default"]))
     assert pure.info["regions"] >= 1
     assert via_comfyui.shape == pure.image.shape
     assert np.array_equal(via_comfyui, pure.image), f"{float(np.abs(via_comfyui - pure.image).max()):.6f} max difference"

@@ -14,7 +14,7 @@ from tilestitch.graph import pack_object_info
 from tilestitch.graph.shipped import api_workflow
 
 from comfy_server import COMFY_PYTHON
-from support import ROOT, load_photo, weights_path
+from support import load_photo, weights_path
 
 pytestmark = pytest.mark.comfyui
 

@@ -1,0 +1,160 @@
+"""The change cues and the noise model of diff-merge (``diffmerge/cues.py``, ``detect.py``), as pure functions."""
+
+import numpy as np
+import pytest
+
+from tilestitch.diffmerge.cues import (BusyBins, busyness, colour_cue, colour_drift, evidence_of, lightness_cue,
+                                       monotone_capped, region_cue, structure_cue, texture_cue, undo_colour_drift)
+from tilestitch.diffmerge.detect import DetectOptions, drop_faint_groups, group_labels, group_stats, hysteresis
+from tilestitch.imaging.color import rgb_to_lab
+
+from support import load_photo
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return np.ascontiguousarray(load_photo("kodim23")[0].numpy())  # 768 x 512, parrots on green bokeh
+
+
+def lab(rgb):
+    return rgb_to_lab(np.ascontiguousarray(rgb, np.float32), dim=-1)
+
+
+def test_every_cue_is_zero_for_identical_images_and_grows_with_the_change(photo):
+    L = lab(photo)
+    for cue in (lambda a, b: colour_cue(a, b), lambda a, b: region_cue(a, b),
+                lambda a, b: structure_cue(a[..., 0], b[..., 0]), lambda a, b: texture_cue(a[..., 0], b[..., 0])):
+        assert float(np.abs(cue(L, L)).max()) < 1e-4
+    patch = (slice(200, 300), slice(300, 450))
+    small, large = photo.copy(), photo.copy()
+    small[patch] = np.clip(small[patch] * 0.95, 0, 1)
+    large[patch] = np.clip(large[patch] * 0.8, 0, 1)
+    for name, cue in (("colour", colour_cue), ("region", region_cue)):
+        a, b = cue(L, lab(small))[patch].mean(), cue(L, lab(large))[patch].mean()
+        assert 0 < a < b, name
+
+
+def test_the_lightness_cue_sees_white_on_white_that_ciede2000_weighs_down():
+    L = np.full((32, 32), 96.0, np.float32)
+    darker = L - 2.0  # a light grey on white: 2 L*
+    lab_o = np.stack([L, np.zeros_like(L), np.zeros_like(L)], -1)
+    lab_e = np.stack([darker, np.zeros_like(L), np.zeros_like(L)], -1)
+    de = float(colour_cue(lab_o, lab_e).mean())
+    assert de < 1.5  # CIEDE2000's lightness weight is small far from L* 50
+    assert float(lightness_cue(L, darker).mean()) > 4 * de
+    mid = np.full((32, 32), 50.0, np.float32)
+    assert float(lightness_cue(mid, mid - 2.0).max()) == 0.0  # mid-tones are left to CIEDE2000
+
+
+def test_the_region_cue_averages_noise_out_but_keeps_a_coherent_shift():
+    rng = np.random.default_rng(0)
+    base = np.zeros((128, 128, 3), np.float32)
+    base[..., 0] = 60
+    noise = base + rng.normal(0, 2.0, base.shape).astype(np.float32)
+    shifted = base.copy()
+    shifted[..., 0] += 2.0
+    assert float(np.median(region_cue(base, noise))) < 0.25 * float(np.median(colour_cue(base, noise)))
+    assert float(np.median(region_cue(base, shifted))) == pytest.approx(2.0, rel=0.05)
+
+
+def test_the_region_cue_weighs_chroma_down_where_the_colour_is_vivid():
+    grey = np.zeros((16, 16, 3), np.float32)
+    grey[..., 0] = 50
+    vivid = grey.copy()
+    vivid[..., 1] = 60  # C* 60
+    step = np.zeros_like(grey)
+    step[..., 1] = 3.0
+    assert region_cue(vivid, vivid + step).mean() == pytest.approx(3.0 / (1 + 0.045 * 60), rel=0.02)
+    assert region_cue(grey, grey + step).mean() == pytest.approx(3.0, rel=0.02)
+
+
+def test_the_texture_cue_flags_texture_removed_not_texture_redrawn():
+    rng = np.random.default_rng(1)
+    flat = np.full((128, 128), 50.0, np.float32)
+    texture = flat + rng.normal(0, 4, flat.shape).astype(np.float32)
+    redrawn = flat + rng.normal(0, 4, flat.shape).astype(np.float32)  # new grain of the same strength
+    removed = float(np.median(texture_cue(texture, flat)))
+    again = float(np.median(texture_cue(texture, redrawn)))
+    assert removed > 5 * again
+
+
+def test_busyness_is_low_on_smooth_and_high_on_textured_areas(photo):
+    b = busyness(lab(photo)[..., 0])
+    assert b.shape == photo.shape[:2] and b.dtype == np.float32 and (b >= 0).all()
+    rng = np.random.default_rng(3)
+    L = np.tile(np.linspace(30, 70, 128, dtype=np.float32), (64, 1))  # a smooth gradient ...
+    L[:, 64:] += rng.normal(0, 3, (64, 64)).astype(np.float32)  # ... textured on the right
+    b = busyness(L)
+    assert np.median(b[:, 70:]) > 4 * np.median(b[:, :58])  # a ramp of 0.3 L* per px is about 1
+
+
+def test_noise_levels_rise_with_busyness_but_a_crowded_bin_does_not_raise_them():
+    edges = np.array([1.0, 2.0, 4.0, 8.0, 16.0], np.float32)
+    clean = np.array([0.5, 0.9, 1.8, 3.5, 7.0], np.float32)
+    assert np.array_equal(monotone_capped(clean, edges), clean)  # rising with busyness: left as it is
+    smooth_crowded = clean.copy()
+    smooth_crowded[0] = 20.0  # a big flat recolouring fills the smoothest bin
+    assert monotone_capped(smooth_crowded, edges)[0] <= clean[1]
+    edge_crowded = clean.copy()
+    edge_crowded[3] = 40.0  # the edges of a change crowd a busy bin
+    capped = monotone_capped(edge_crowded, edges)
+    assert capped[3] <= clean[2] * 2 * 1.25 + 1e-6 and np.all(np.diff(capped) >= 0)
+
+
+def test_evidence_is_one_at_the_99th_percentile_of_the_noise_of_pixels_like_it():
+    rng = np.random.default_rng(2)
+    busy = rng.random((400, 400)).astype(np.float32) * 10
+    cue = (np.abs(rng.normal(0, 1, busy.shape)) * (0.2 + busy)).astype(np.float32)  # noise grows with busyness
+    bins = BusyBins(busy, np.ones(busy.shape, bool))
+    z, model = evidence_of(cue, bins, "colour")
+    for lo, hi in ((0, 2), (4, 6), (8, 10)):
+        sel = (busy >= lo) & (busy < hi)
+        assert (z[sel] > 1).mean() == pytest.approx(0.01, abs=0.006), (lo, hi)
+    assert np.all(np.diff(model.level) >= 0)
+
+
+def test_the_colour_drift_fit_undoes_gain_and_gamma_despite_a_changed_area(photo):
+    drifted = np.clip(photo, 0, 1) ** 1.04 * np.array([1.02, 0.99, 0.985], np.float32)
+    drifted[100:200, 100:250] = [0.9, 0.1, 0.1]  # an edit the mask missed: 4 % of the pixels
+    where = np.ones(photo.shape[:2], bool)
+    undone = undo_colour_drift(drifted, colour_drift(photo, drifted, where))
+    keep = np.ones_like(where)
+    keep[100:200, 100:250] = False
+    keep &= photo.min(-1) > 0.03
+    assert float(np.abs(undone - photo)[keep].max()) < 0.01
+    assert float(np.abs(drifted - photo)[keep].max()) > 0.02  # there was a drift to undo
+
+
+def test_groups_count_nearby_parts_together_and_faint_groups_are_dropped():
+    mask = np.zeros((60, 60), np.uint8)
+    mask[10:14, 10:14] = 1
+    mask[10:14, 16:20] = 1  # 2 px from the first: one group (a word's letters)
+    mask[40:44, 40:44] = 1
+    n, labels = group_labels(mask, 2)
+    assert len(np.unique(labels[mask > 0])) == 2
+    stats = group_stats(labels, n)
+    assert sorted(stats[1:, 4][stats[1:, 4] > 0].tolist()) == [16, 32]
+    first = labels[11, 11]
+    assert stats[first, :4].tolist() == [10, 10, 10, 4]
+    de = np.zeros((60, 60), np.float32)
+    de[40:44, 40:44] = 0.8  # invisible
+    de[10:14, 10:20] = 5.0
+    kept = drop_faint_groups(mask, de, 1.5, 2)
+    assert kept[11, 11] and kept[11, 17] and not kept[41, 41]
+
+
+def test_hysteresis_keeps_weak_areas_only_where_they_touch_a_strong_pixel():
+    weak = np.zeros((20, 20), bool)
+    weak[2:6, 2:10] = True
+    weak[12:16, 12:16] = True
+    strong = np.zeros_like(weak)
+    strong[3, 3] = True
+    out = hysteresis(strong, weak)
+    assert out[2:6, 2:10].all() and not out[12:16, 12:16].any()
+
+
+def test_detect_options_derive_grow_and_possible_from_sensitivity_and_refuse_nonsense():
+    o = DetectOptions(sensitivity=4.0)
+    assert (o.grow, o.possible) == (2.0, 3.0)
+    with pytest.raises(ValueError, match="grow"):
+        DetectOptions(sensitivity=2.0, grow=3.0)
