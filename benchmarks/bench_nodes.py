@@ -135,6 +135,10 @@ def cases(img: torch.Tensor, tmp: str) -> Dict[str, Callable[[], Tuple[Callable[
         return (lambda: call("TileStitchSaveImage16", images=img, filename_prefix="bench/photo", format=fmt,
                              compression=compression)), {"uncompressed tiff16 write": uncompressed}
 
+    def seam_pass(mode):
+        tiles, seam_plan, _, _ = call("TileStitchSeamTiles", image=merged(), plan=plan, mode=mode)
+        return tiles * 0.98, seam_plan  # a "redraw" that changes every seam tile
+
     def diff_merge():
         from tilestitch.diffmerge.synthetic import synthetic_edit
 
@@ -162,6 +166,11 @@ def cases(img: torch.Tensor, tmp: str) -> Dict[str, Callable[[], Tuple[Callable[
         "Solar Curve Preview": lambda: ((lambda: call("TileStitchSolarPreview", image=img)), {}),
         "Seam Report": lambda: ((lambda i=merged(): call("TileStitchSeamReport", image=i, plan=plan)), {}),
         "Seam Report with reference": lambda: ((lambda i=merged(): call("TileStitchSeamReport", image=i, plan=plan, reference=img)), {}),
+        **{f"Seam Tiles {m}": (lambda m=m: ((lambda i=merged(): call("TileStitchSeamTiles", image=i, plan=plan, mode=m)), {}))
+           for m in ("bands", "offset_grid", "crossings")},
+        **{f"Seam Tiles Merge {m}": (lambda m=m: ((lambda i=merged(), s=seam_pass(m): call("TileStitchSeamTilesMerge", image=i,
+                                                                                         tiles=s[0], seam_plan=s[1])), {}))
+           for m in ("bands", "offset_grid", "crossings")},
         "Mask Refine Merge": lambda: ((lambda m=extract_tiles((img[..., 1] > 0.5).float(), plan, MASK),
                                        c=torch.rand(1, h // 16, w // 16): call("TileStitchMaskRefineMerge", coarse_mask=c, mask_tiles=m,
                                                                               plan=plan)), {}),

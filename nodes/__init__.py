@@ -3,6 +3,7 @@
 | node file | family | nodes (menu ``TileStitch/<family>``) |
 |---|---|---|
 | ``tiles.py`` | ``tiling/`` plan, split, merge | Tile Split (+ list, around mask), Tile Merge (+ list), Tile Plan Info |
+| ``seam_tiles.py`` | ``tiling/seam_tiles.py`` | Seam Tiles (+ list), Seam Tiles Merge (+ list) |
 | ``blenders.py`` | ``blenders/`` | Seam Merge |
 | ``latent.py`` | ``tiling/denoise.py``, ``tiling/cond_tiling.py`` | Latent Tile Split / Merge, Tiled Denoise |
 | ``correct.py`` | ``correct/`` | Global Context Encode, Tile Color Correct, Frequency Merge |
@@ -21,9 +22,9 @@ file collects the mappings and, inside ComfyUI, puts the demo's sample
 photo in the input folder (when it is not there).
 """
 
-from . import blenders, correct, diffmerge, latent, masks, media, qa, routes, sana, sizing, stream, tiles
+from . import blenders, correct, diffmerge, latent, masks, media, qa, routes, sana, seam_tiles, sizing, stream, tiles
 
-_MODULES = (tiles, blenders, latent, correct, qa, masks, diffmerge, sizing, stream, media, sana)
+_MODULES = (tiles, seam_tiles, blenders, latent, correct, qa, masks, diffmerge, sizing, stream, media, sana)
 
 NODE_CLASS_MAPPINGS = {}
 NODE_DISPLAY_NAME_MAPPINGS = {}

@@ -81,7 +81,7 @@ FLUX_KONTEXT_FULLRES_EDIT = Spec(
         N(4, "ReferenceLatent", title="Reference: the photo", col=2, width=240),
         N(5, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 1.0}, title="Kontext edit", col=3, width=300),
         N(6, "VAEDecode", title="Decode the edit", col=4, width=200),
-        N(7, "TileStitchDiffMerge", {"threshold": 4.0, "registration": "affine", "blend": "poisson", "feather": 24.0}, title="Merge only the change", col=5, width=320),
+        N(7, "TileStitchDiffMerge", {"registration": "affine", "blend": "poisson"}, title="Merge only the change", col=5, width=320),
         N(8, "SaveImage", {"filename_prefix": "TileStitch/kontext_fullres"}, title="Save full resolution", col=6, width=320),
         N(9, "TileStitchSolarPreview", {"shape": "sine", "cycles": 8}, title="Solar check", col=6, width=280),
         N(16, "PreviewImage", title="Solar preview", col=7, width=320),
@@ -336,4 +336,75 @@ DEMO = Spec(
         col=0, width=360, height=300)],
 )
 
-SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE]
+REFINE_PROMPT = "a sharp, finely detailed photograph, natural texture, crisp edges"
+
+UPSCALE_X4_REFINE_SEAM_PASS = Spec(
+    name="upscale_x4_refine_seam_pass",
+    description="Upscale x4 tile by tile, refine every tile with FLUX at low denoise, then redraw only the seam bands where the refined tiles disagree.",
+    nodes=[
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Photo", col=0, width=320),
+        N(2, "UpscaleModelLoader", {"model_name": REALESRGAN_X4["name"]}, title="Upscale model", col=0, width=320, models=[REALESRGAN_X4]),
+        N(3, "TileStitchSplit", {"mode": "tile_size", "tile_width": 256, "tile_height": 256, "overlap": 32, "align": 8, "shrink_tiles": True},
+          title="Split (256 px: 1024 px after x4)", col=1, width=300),
+        N(4, "ImageUpscaleWithModel", title="Upscale each tile", col=1, width=260),
+        N(5, "VAEEncode", title="Encode tiles", col=2, width=200),
+        N(6, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 0.3},
+          title="Refine each tile", col=2, width=300),
+        N(7, "VAEDecode", title="Decode tiles", col=3, width=200),
+        N(8, "TileStitchMerge", {"blend": "cosine"}, title="Merge tiles", col=3, width=280),
+        N(9, "TileStitchSeamTiles", {"mode": "bands", "zone_width": 96, "tile_width": 1024, "tile_height": 1024, "overlap": 128},
+          title="Seam tiles", col=4, width=300),
+        N(18, "VAEEncode", title="Encode seam tiles", col=4, width=200),
+        N(19, "SetLatentNoiseMask", title="Redraw only the zone", col=5, width=240),
+        N(20, "KSampler", {"seed": 2, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 0.35},
+          title="Redraw the seams", col=5, width=300),
+        N(21, "VAEDecode", title="Decode seam tiles", col=6, width=200),
+        N(22, "TileStitchSeamTilesMerge", title="Paste the seams back", col=6, width=280),
+        N(23, "SaveImage", {"filename_prefix": "TileStitch/upscale_x4_seam_pass"}, title="Save", col=7, width=320),
+        *[n for n in KONTEXT_LOADERS if n.id != 13],
+        N(13, "CLIPTextEncode", {"text": REFINE_PROMPT}, title="Prompt", col=1, width=320),
+    ],
+    links=[
+        (1, "IMAGE", 3, "image"),
+        (3, "tiles", 4, "image"),
+        (2, "UPSCALE_MODEL", 4, "upscale_model"),
+        (4, "IMAGE", 5, "pixels"),
+        (12, "VAE", 5, "vae"),
+        (10, "MODEL", 6, "model"),
+        (14, "CONDITIONING", 6, "positive"),
+        (15, "CONDITIONING", 6, "negative"),
+        (5, "LATENT", 6, "latent_image"),
+        (6, "LATENT", 7, "samples"),
+        (12, "VAE", 7, "vae"),
+        (7, "IMAGE", 8, "tiles"),
+        (3, "plan", 8, "plan"),
+        (8, "image", 9, "image"),
+        (3, "plan", 9, "plan"),
+        (9, "tiles", 18, "pixels"),
+        (12, "VAE", 18, "vae"),
+        (18, "LATENT", 19, "samples"),
+        (9, "zone_masks", 19, "mask"),
+        (10, "MODEL", 20, "model"),
+        (14, "CONDITIONING", 20, "positive"),
+        (15, "CONDITIONING", 20, "negative"),
+        (19, "LATENT", 20, "latent_image"),
+        (20, "LATENT", 21, "samples"),
+        (12, "VAE", 21, "vae"),
+        (8, "image", 22, "image"),
+        (21, "IMAGE", 22, "tiles"),
+        (9, "seam_plan", 22, "seam_plan"),
+        (22, "image", 23, "images"),
+        (13, "CONDITIONING", 14, "conditioning"),
+        *KONTEXT_LOADER_LINKS,
+    ],
+    notes=[Note(
+        "## Upscale x4, refine, then redraw the seams\n"
+        "Models: an upscale model in `upscale_models/`, and a FLUX model (the Kontext release works as a refiner; "
+        "names as in the Kontext workflows).\n\n"
+        "Every tile is upscaled and refined at low denoise on its own, so neighbours can draw different detail. "
+        "**Seam Tiles** cuts 1024 px tiles centred on every seam; the same model redraws them with the zone as the "
+        "noise mask, and **Seam Tiles Merge** keeps only the 96 px band across each seam: every other pixel stays "
+        "exactly as the refine left it.", col=0, width=640, height=220)],
+)
+
+SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE, UPSCALE_X4_REFINE_SEAM_PASS]

@@ -65,3 +65,25 @@ def test_tiled_edit_workflow_crops_the_reference_per_tile(comfy, tmp_path):
     (out,) = saved_paths(res, "kontext_tiled")
     result = np.asarray(Image.open(out).convert("RGB"))
     assert result.shape == original.shape
+
+
+def test_seam_pass_workflow_refines_tiles_then_redraws_only_the_seam_tiles(comfy, tmp_path):
+    server, client = comfy
+    src, original = photo_png(tmp_path)  # 768 x 512
+    client._request("/tilestitch_test/flux_calls", method="DELETE")
+    res = run_client(server, "upscale_x4_refine_seam_pass.json", "--image", f"Photo={src}", *TINY,
+                     "--set", "Upscale model.model_name=realesr-animevideov3.pth",
+                     "--set", "Split (256 px: 1024 px after x4).tile_width=128", "--set", "Split (256 px: 1024 px after x4).tile_height=128",
+                     "--set", "Split (256 px: 1024 px after x4).overlap=16",
+                     "--set", "Refine each tile.steps=1", "--set", "Redraw the seams.steps=1",
+                     "--set", "Seam tiles.tile_width=256", "--set", "Seam tiles.tile_height=256", "--set", "Seam tiles.zone_width=48",
+                     "--set", "Seam tiles.overlap=64", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr + server.log_tail()
+    calls = client.get_json("/tilestitch_test/flux_calls")
+    shapes = sorted({tuple(c["x"][1:]) for c in calls})
+    # the refine sees the upscaled tiles (128 px or a little less, shrunk to fit, x4), the seam pass its 256 px seam tiles
+    assert len(shapes) == 2 and (16, 32, 32) in shapes and min(shapes[1][1:]) >= 56, shapes
+    assert all(c["finite"] for c in calls)
+    (out,) = saved_paths(res, "upscale_x4_seam_pass")
+    result = np.asarray(Image.open(out).convert("RGB"))
+    assert result.shape == (4 * original.shape[0], 4 * original.shape[1], 3)

@@ -23,6 +23,7 @@ import torch
 import tilestitch
 from tilestitch.correct.global_context import build_context
 from tilestitch.tiling import TilePlan, extract_tiles, plan_tiles
+from tilestitch.nodes.seam_tiles import SeamTiles
 
 from fakes import FakeModel, FakeUpscaleModel, FakeVAE, install_folder_paths, install_patcher_extension
 
@@ -98,7 +99,7 @@ def context_variants(valid) -> Dict[str, Any]:
 
 VARIANTS: Dict[str, Callable[[Any], Dict[str, Any]]] = {
     "IMAGE": image_variants, "MASK": mask_variants, "LATENT": latent_variants, "TILE_PLAN": plan_variants,
-    "GLOBAL_CONTEXT": context_variants,
+    "GLOBAL_CONTEXT": context_variants, "SEAM_TILE_PLAN": lambda valid: object_variants("seam plan"),
 }
 
 
@@ -110,7 +111,14 @@ def valid_inputs(name: str, env) -> Dict[str, Any]:
     latent = {"samples": torch.randn(1, 4, H // 8, W // 8)}
     context = build_context(img, 64)
     merged = img
+    seam_widgets = dict(mode="bands", zone_width=8, tile_width=16, tile_height=16, overlap=4)
+    seam_tiles, seam_plan, _, _ = SeamTiles().split(img, PIXEL_PLAN, **seam_widgets)
     return {
+        "TileStitchSeamTiles": dict(image=img, plan=PIXEL_PLAN, **seam_widgets),
+        "TileStitchSeamTilesList": dict(image=img, plan=PIXEL_PLAN, **seam_widgets),
+        "TileStitchSeamTilesMerge": dict(image=img, tiles=seam_tiles, seam_plan=seam_plan),
+        "TileStitchSeamTilesMergeList": dict(image=[img], tiles=[seam_tiles[k : k + 1] for k in range(seam_plan.count)],
+                                             seam_plan=[seam_plan]),
         "TileStitchSplit": dict(image=img, mask=torch.rand(1, H, W), **PLAN_WIDGETS),
         "TileStitchSplitList": dict(image=img, mask=torch.rand(1, H, W), **PLAN_WIDGETS),
         "TileStitchSplitAroundMask": dict(image=img, mask=(torch.rand(1, H, W) > 0.9).float(), tile_width=32, tile_height=32,

@@ -11,6 +11,7 @@ from tilestitch.nodes.correct import FrequencyMerge, GlobalContextEncode, TileCo
 from tilestitch.nodes.diffmerge import DiffMerge
 from tilestitch.nodes.masks import MaskRefineMerge
 from tilestitch.nodes.qa import SeamReport
+from tilestitch.nodes.seam_tiles import SeamTiles, SeamTilesMerge
 from tilestitch.nodes.routes import MAX_TILES, check_query, plan_preview
 from tilestitch.nodes.tiles import TileMerge, TileSplit, TileSplitAroundMask
 from tilestitch.tiling import MASK, extract_tiles
@@ -115,6 +116,7 @@ def loops():
         "colour correct": lambda: TileColorCorrect().correct(tiles, plan, ctx, "reinhard_lab", 1.0),
         "seam report": lambda: SeamReport().report(img, plan, 3.0, 2.0, 5),
         "diff merge regions": lambda: DiffMerge().merge(img, edit, 4.0, "translation", "feather", 8.0, True, 1, 0.0),
+        "seam tiles merge": lambda: SeamTilesMerge().merge(img, *SeamTiles().split(img, plan, "bands", 32, 128, 128, 32)[:2]),
     }
 
 

@@ -1,0 +1,129 @@
+"""Seam tiles (``tiling/seam_tiles.py``) and their nodes: zones on every seam, nothing outside them touched, seams redrawn."""
+
+import pytest
+import torch
+
+from tilestitch.nodes.common import merge_tiles
+from tilestitch.nodes.seam_tiles import SeamTiles, SeamTilesList, SeamTilesMerge, SeamTilesMergeList
+from tilestitch.qa.seam_metrics import seam_scores
+from tilestitch.tiling import IMAGE, extract_tiles, plan_by_tile_size
+from tilestitch.tiling.seam_tiles import (SEAM_MODES, _cover, extract_seam_tiles, merge_seam_tiles, plan_seam_tiles, zone_share,
+                                          zone_weight)
+
+from support import load_photo
+
+PLAN = plan_by_tile_size(700, 1000, 256, 256, 48)
+
+
+def full_zone(sp):
+    return torch.cat([zone_weight(sp, y, min(sp.height, y + 128), 0, sp.width) for y in range(0, sp.height, 128)])
+
+
+@pytest.mark.parametrize("length, size, overlap, centres", [(3000, 512, 64, []), (3000, 512, 64, [900, 1800]),
+                                                             (1000, 256, 48, [233, 466, 700]), (700, 700, 0, [350])])
+def test_the_cover_spans_the_axis_with_the_overlap_and_boxes_on_every_centre(length, size, overlap, centres):
+    starts = _cover(length, size, overlap, centres)
+    assert starts[0] == 0 and starts[-1] + size == length
+    assert all(b - (a + size) <= -(overlap - overlap // 8) for a, b in zip(starts, starts[1:]))  # consecutive boxes overlap
+    for c in centres:
+        assert any(abs(s + size / 2 - c) <= 1 or s in (0, length - size) and s <= c < s + size for s in starts)
+
+
+@pytest.mark.parametrize("mode", SEAM_MODES)
+def test_the_zone_holds_every_seam_line_at_full_weight_and_never_spreads_beyond_its_width(mode):
+    sp = plan_seam_tiles(PLAN, mode, 32, 128, 128, 32)
+    zone = full_zone(sp)
+    lines_x, lines_y = PLAN.cols_axis.seams, PLAN.rows_axis.seams
+    if mode == "crossings":
+        for q in lines_y:
+            for p in lines_x:  # where four tiles meet, both lines at full weight
+                assert float(zone[q - 1 : q + 1, p - 1 : p + 1].min()) == 1.0
+    else:
+        for p in lines_x:
+            assert float(zone[:, p - 1 : p + 1].min()) == 1.0
+        for q in lines_y:
+            assert float(zone[q - 1 : q + 1, :].min()) == 1.0
+    # nothing farther than half the zone width from a seam line
+    ys, xs = torch.arange(sp.height)[:, None].float() + 0.5, torch.arange(sp.width)[None, :].float() + 0.5
+    dist = torch.full((sp.height, sp.width), float("inf"))
+    for p in lines_x:
+        dist = torch.minimum(dist, (xs - p).abs().expand_as(dist))
+    for q in lines_y:
+        dist = torch.minimum(dist, (ys - q).abs().expand_as(dist))
+    assert not bool((zone[dist >= 16] > 0).any())
+
+
+@pytest.mark.parametrize("mode", SEAM_MODES)
+def test_identity_gives_the_image_back_and_any_process_leaves_the_outside_bit_identical(mode):
+    img = torch.rand(2, 700, 1000, 3, generator=torch.Generator().manual_seed(0))
+    sp = plan_seam_tiles(PLAN.with_batch(2), mode, 32, 128, 128, 32)
+    tiles = extract_seam_tiles(img, sp)
+    assert tiles.shape == (2 * sp.count, 128, 128, 3)
+    assert float((merge_seam_tiles(img, tiles, sp) - img).abs().max()) <= 1e-6
+    out = merge_seam_tiles(img, torch.rand(tiles.shape, generator=torch.Generator().manual_seed(1)), sp)
+    outside = full_zone(sp) == 0
+    assert torch.equal(out[:, outside], img[:, outside])
+    assert not torch.equal(out, img)
+
+
+def test_bands_redraw_about_a_tenth_of_a_photo_merged_from_1024_px_tiles():
+    plan = plan_by_tile_size(4000, 6000, 1024, 1024, 128)
+    sp = plan_seam_tiles(plan, "bands", 64, 512, 512, 64)
+    assert 0.05 < zone_share(sp) < 0.13
+    crossings = plan_seam_tiles(plan, "crossings", 64, 512, 512, 64)
+    assert zone_share(crossings) < zone_share(sp)
+
+
+def test_a_one_tile_plan_has_no_seams_the_node_says_so_and_passes_the_image_through():
+    img = torch.rand(1, 64, 80, 3)
+    plan = plan_by_tile_size(64, 80, 128, 128, 16)
+    with pytest.raises(ValueError, match="no seams"):
+        plan_seam_tiles(plan, "bands", 16, 32, 32, 8)
+    tiles, sp, masks, summary = SeamTiles().split(img, plan, "bands", 16, 32, 32, 8)
+    assert sp is None and "no seams" in summary
+    assert SeamTilesMerge().merge(img, tiles, sp)[0] is img
+
+
+def test_the_zone_must_fit_in_a_seam_tile_and_crossings_need_two_axes():
+    with pytest.raises(ValueError, match="zone_width"):
+        plan_seam_tiles(PLAN, "bands", 200, 128, 128, 32)
+    with pytest.raises(ValueError, match="crossings"):
+        plan_seam_tiles(plan_by_tile_size(200, 1000, 256, 256, 48), "crossings", 32, 128, 128, 32)
+
+
+def test_list_nodes_give_what_the_batch_nodes_give():
+    img = torch.rand(2, 700, 1000, 3, generator=torch.Generator().manual_seed(2))
+    widgets = dict(mode="offset_grid", zone_width=32, tile_width=128, tile_height=128, overlap=32)
+    tiles, sp, masks, _ = SeamTiles().split(img, PLAN, **widgets)
+    listed, sp_list, masks_list, _ = SeamTilesList().split(img, PLAN, **widgets)
+    assert len(listed) == sp.count and listed[0].shape == (2, 128, 128, 3)
+    assert masks.shape == (2 * sp.count, 128, 128) and float(masks.max()) == 1.0
+    processed = tiles * 0.5
+    a = SeamTilesMerge().merge(img, processed, sp)[0]
+    b = SeamTilesMergeList().merge([img], [t * 0.5 for t in listed], [sp_list])[0]
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["bokeh", "portrait"])
+def test_a_seam_pass_brings_visible_seams_down_to_the_photos_own_level(name):
+    """Tiles that disagree (±4 % gain per tile) merged with no blend leave hard seams; a seam pass whose process is
+    a smoothing operator (a stand-in for a model redrawing the zone) removes them, touching nothing outside the zones."""
+    img = load_photo(name, 2400)
+    _, h, w, _ = img.shape
+    plan = plan_by_tile_size(h, w, 768, 768, 96)
+    tiles = extract_tiles(img, plan, IMAGE)
+    gains = 1 + 0.08 * (torch.rand(tiles.shape[0], 1, 1, 3, generator=torch.Generator().manual_seed(3)) - 0.5)
+    merged, _ = merge_tiles((tiles * gains).clamp(0, 1), plan, "none")
+    seam_tiles, sp, _, _ = SeamTiles().split(merged, plan, "bands", 64, 384, 384, 64)
+    k = 31
+    smooth = torch.nn.functional.avg_pool2d(seam_tiles.permute(0, 3, 1, 2), k, 1, k // 2, count_include_pad=False).permute(0, 2, 3, 1)
+    out = SeamTilesMerge().merge(merged, smooth, sp)[0]
+
+    def worst(image):
+        return max(abs(s.z) for s in seam_scores(image[0], plan))
+
+    own = worst(img)
+    assert worst(merged) > own + 1.5  # the seams were visible
+    assert worst(out) <= own + 0.25  # now at the photo's own level at those lines
+    outside = full_zone(sp) == 0
+    assert torch.equal(out[0][outside], merged[0][outside])
