@@ -171,6 +171,10 @@ def cases(img: torch.Tensor, tmp: str) -> Dict[str, Callable[[], Tuple[Callable[
         **{f"Seam Tiles Merge {m}": (lambda m=m: ((lambda i=merged(), s=seam_pass(m): call("TileStitchSeamTilesMerge", image=i,
                                                                                          tiles=s[0], seam_plan=s[1])), {}))
            for m in ("bands", "offset_grid", "crossings")},
+        "Band Merge": lambda: ((lambda e=torch.from_numpy(resize_hwc(img[0].numpy(), 816, 1224, "area"))[None] * 0.95:
+                                call("TileStitchBandMerge", original=img, edit=e)), {}),
+        "Frequency Split + Join": lambda: ((lambda: call("TileStitchFrequencyJoin", bands=call("TileStitchFrequencySplit", image=img)[0])), {}),
+        "Detail Energy": lambda: ((lambda: call("TileStitchDetailEnergy", image=img)), {}),
         "Mask Refine Merge": lambda: ((lambda m=extract_tiles((img[..., 1] > 0.5).float(), plan, MASK),
                                        c=torch.rand(1, h // 16, w // 16): call("TileStitchMaskRefineMerge", coarse_mask=c, mask_tiles=m,
                                                                               plan=plan)), {}),

@@ -6,7 +6,10 @@
   the merge (``TILE_METHODS``: joint gain in RGB or Lab, Reinhard in Lab,
   wavelet low-frequency swap), and the drift report;
 * ``frequency`` — after the merge: low frequencies from a whole-picture
-  reference, detail from the merged tiles (``FREQUENCY_METHODS``).
+  reference, detail from the merged tiles (``FREQUENCY_METHODS``);
+* ``bands`` — frequency separation at full resolution on the same pyramid:
+  split into bands and join, a band-by-band merge of an edit at any size
+  into the original, and a detail-energy map.
 """
 
 from .frequency import METHODS as FREQUENCY_METHODS

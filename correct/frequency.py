@@ -124,15 +124,15 @@ def frequency_merge(
                     progress(i * c + ch + 1, steps)
         else:
             lh, lw = max(1, round(h / 2**n)), max(1, round(w / 2**n))
-            img_low = _lowpass(out[i].numpy(), lh, lw)
-            ref_low = _lowpass(ref, lh, lw)
+            img_low = lowpass_to(out[i].numpy(), lh, lw)
+            ref_low = lowpass_to(ref, lh, lw)
             add_upsampled_(out[i], (ref_low - img_low)[0], strength)
             if progress is not None:
                 progress(i + 1, steps)
     return out
 
 
-def _lowpass(img: np.ndarray, height: int, width: int) -> torch.Tensor:
+def lowpass_to(img: np.ndarray, height: int, width: int) -> torch.Tensor:
     """``[H, W, C]`` -> ``[1, C, height, width]``: area average, then a binomial blur."""
     small = torch.from_numpy(resize_hwc(img, height, width, "area")).permute(2, 0, 1)[None]
     return binomial_blur(small) if min(height, width) > 2 else small

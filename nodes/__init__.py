@@ -6,7 +6,7 @@
 | ``seam_tiles.py`` | ``tiling/seam_tiles.py`` | Seam Tiles (+ list), Seam Tiles Merge (+ list) |
 | ``blenders.py`` | ``blenders/`` | Seam Merge |
 | ``latent.py`` | ``tiling/denoise.py``, ``tiling/cond_tiling.py`` | Latent Tile Split / Merge, Tiled Denoise |
-| ``correct.py`` | ``correct/`` | Global Context Encode, Tile Color Correct, Frequency Merge |
+| ``correct.py`` | ``correct/`` | Global Context Encode, Tile Color Correct, Frequency Merge, Frequency Split / Band / Band Replace / Join, Band Merge, Detail Energy |
 | ``qa.py`` | ``qa/`` | Solar Curve Preview, Seam Report |
 | ``masks.py`` | ``masks/`` | Mask Refine Merge |
 | ``diffmerge.py`` | ``diffmerge/`` | Diff Merge |

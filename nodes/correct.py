@@ -1,12 +1,14 @@
-"""Nodes of ``correct/``: the global context, per-tile colour correction, frequency merge."""
+"""Nodes of ``correct/``: the global context, per-tile colour correction, frequency merge, frequency bands (split, join, band merge, detail energy)."""
 
 from __future__ import annotations
 
 import json
-from typing import Tuple
+import math
+from typing import List, Tuple
 
 import torch
 
+from ..correct.bands import MAX_BANDS, band_merge, check_bands, detail_energy, join_bands, split_bands
 from ..correct.frequency import METHODS as FREQUENCY_METHODS
 from ..correct.frequency import WAVELETS, frequency_merge
 from ..correct.global_context import GlobalContext, build_context
@@ -167,13 +169,235 @@ class FrequencyMerge:
                                 progress=progress_hook(steps)),)
 
 
+FREQUENCY_BANDS = "FREQUENCY_BANDS"
+
+
+class FrequencyBands:
+    """An image's frequency bands at full resolution (``correct/bands.py``): ``bands[k]`` is ``[B, H, W, C]``, finest first."""
+
+    def __init__(self, bands):
+        self.bands = list(bands)
+
+    def __len__(self) -> int:
+        return len(self.bands)
+
+
+def _check_bands_value(bands) -> FrequencyBands:
+    if not isinstance(bands, FrequencyBands):
+        raise ValueError(f"bands must be FREQUENCY_BANDS from Frequency Split, got {type(bands).__name__}")
+    return bands
+
+
+def _band_index(bands: FrequencyBands, index: int) -> int:
+    if not -len(bands) <= index < len(bands):
+        raise ValueError(f"index {index} is out of range: these bands are 0 (finest detail) .. {len(bands) - 1} (low frequencies); "
+                         f"-1 is the low-frequency band")
+    return index % len(bands)
+
+
+BANDS_TOOLTIP = "Detail bands (each an octave: 0 the finest, pores and grain; 1 texture; ...); a low-frequency band (light, colour) is added last."
+
+
+class FrequencySplit:
+    DESCRIPTION = (
+        "Frequency separation at full resolution: split an image into detail bands (a Laplacian pyramid, each band "
+        "at the image's size, float32) and a low-frequency band, which sum back to the image exactly. Take one band "
+        "out with Frequency Band, process it with any node, put it back with Frequency Band Replace, and join."
+    )
+    CATEGORY = category("correct")
+    FUNCTION = "split"
+    RETURN_TYPES = (FREQUENCY_BANDS,)
+    RETURN_NAMES = ("bands",)
+    OUTPUT_TOOLTIPS = ("The bands (bands + 1 full-size images per input image); Frequency Join sums them back.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "image": ("IMAGE", {"tooltip": "Any image (batch allowed). Every band costs one full-size float32 copy."}),
+            "bands": ("INT", {"default": 3, "min": 1, "max": MAX_BANDS, "tooltip": BANDS_TOOLTIP}),
+        }}
+
+    def split(self, image: torch.Tensor, bands: int) -> Tuple[FrequencyBands]:
+        image = check_image(image, "image")
+        check_finite(image, "image")
+        check_bands(bands)
+        per_image = [split_bands(image[i], bands) for i in range(image.shape[0])]
+        return (FrequencyBands(torch.stack([p[k] for p in per_image]) for k in range(bands + 1)),)
+
+
+class FrequencyBand:
+    DESCRIPTION = "One band of Frequency Split as an IMAGE (detail bands are signed: add 0.5 to see them or to feed a model that wants 0..1)."
+    CATEGORY = category("correct")
+    FUNCTION = "get"
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("band",)
+    OUTPUT_TOOLTIPS = ("The band at full size, plus offset.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "bands": (FREQUENCY_BANDS, {"tooltip": "Bands from Frequency Split."}),
+            "index": ("INT", {"default": 0, "min": -MAX_BANDS - 1, "max": MAX_BANDS, "tooltip": "0 = finest detail, -1 = the low-frequency band."}),
+            "offset": ("FLOAT", {"default": 0.0, "min": -1.0, "max": 1.0, "step": 0.5, "tooltip": "Added to the band (0.5 centres a detail band on mid-grey). Use the same value in Frequency Band Replace."}),
+        }}
+
+    def get(self, bands, index: int, offset: float) -> Tuple[torch.Tensor]:
+        bands = _check_bands_value(bands)
+        return (bands.bands[_band_index(bands, index)] + offset,)
+
+
+class FrequencyBandReplace:
+    DESCRIPTION = "Put a processed band back into the bands of Frequency Split (the offset given to Frequency Band is taken off again)."
+    CATEGORY = category("correct")
+    FUNCTION = "replace"
+    RETURN_TYPES = (FREQUENCY_BANDS,)
+    RETURN_NAMES = ("bands",)
+    OUTPUT_TOOLTIPS = ("The bands with band `index` replaced.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "bands": (FREQUENCY_BANDS, {"tooltip": "Bands from Frequency Split."}),
+            "band": ("IMAGE", {"tooltip": "The processed band, at the bands' size."}),
+            "index": ("INT", {"default": 0, "min": -MAX_BANDS - 1, "max": MAX_BANDS, "tooltip": "Which band it replaces (0 = finest, -1 = low frequencies)."}),
+            "offset": ("FLOAT", {"default": 0.0, "min": -1.0, "max": 1.0, "step": 0.5, "tooltip": "The offset Frequency Band added (taken off here)."}),
+        }}
+
+    def replace(self, bands, band: torch.Tensor, index: int, offset: float) -> Tuple[FrequencyBands]:
+        bands = _check_bands_value(bands)
+        band = check_image(band, "band")
+        check_finite(band, "band")
+        k = _band_index(bands, index)
+        if band.shape != bands.bands[k].shape:
+            raise ValueError(f"band is {tuple(band.shape)}, the band it replaces {tuple(bands.bands[k].shape)}: give it back at "
+                             f"the same size and channels")
+        out = list(bands.bands)
+        out[k] = band.float() - offset
+        return (FrequencyBands(out),)
+
+
+class FrequencyJoin:
+    DESCRIPTION = "Sum the bands of Frequency Split back into an image (exact, up to float32 rounding)."
+    CATEGORY = category("correct")
+    FUNCTION = "join"
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("image",)
+    OUTPUT_TOOLTIPS = ("The joined image (values are not clipped: a processed band may push them past 0..1).",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"bands": (FREQUENCY_BANDS, {"tooltip": "Bands from Frequency Split (or Frequency Band Replace)."})}}
+
+    def join(self, bands) -> Tuple[torch.Tensor]:
+        bands = _check_bands_value(bands)
+        return (torch.stack([join_bands([b[i] for b in bands.bands]) for i in range(bands.bands[0].shape[0])]),)
+
+
+def parse_weights(text: str) -> List[float]:
+    try:
+        weights = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"edit_weights must be numbers separated by commas (finest band first), got {text!r}") from None
+    if len(weights) < 2:
+        raise ValueError(f"edit_weights needs at least two numbers (one detail band and the low-frequency band), got {text!r}")
+    if any(not 0.0 <= v <= 1.0 for v in weights):
+        raise ValueError(f"edit_weights must each be between 0 and 1, got {text!r}")
+    return weights
+
+
+class BandMerge:
+    DESCRIPTION = (
+        "Carry a global edit made at ~1 MP (a relight, a colour grade by FLUX Kontext) to the full-resolution original "
+        "band by band: per band, how much comes from the edit (e.g. the low frequencies from the edit, every finer band "
+        "from the original, so the result takes the edit's tone and keeps the original's texture). No full-size band is "
+        "built: the original plus small upsampled differences. For local edits use Diff Merge."
+    )
+    CATEGORY = category("correct")
+    FUNCTION = "merge"
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("image",)
+    OUTPUT_TOOLTIPS = ("The original at full size with each band taken from the edit by its weight.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "original": ("IMAGE", {"tooltip": "The full-resolution original."}),
+            "edit": ("IMAGE", {"tooltip": "The same picture edited, at any size with the same aspect (uncropped)."}),
+            "edit_weights": ("STRING", {"default": "0, 0, 0, 0, 0, 1", "tooltip": (
+                "The edit's share of each band, finest first, the low-frequency band last (the number of values is "
+                "bands + 1; each band an octave). The default takes light and colour below 1/32 of the size from the "
+                "edit and everything finer from the original.")}),
+        }}
+
+    def merge(self, original: torch.Tensor, edit: torch.Tensor, edit_weights: str) -> Tuple[torch.Tensor]:
+        original = check_image(original, "original")
+        edit = check_image(edit, "edit")
+        check_finite(original, "original")
+        check_finite(edit, "edit")
+        weights = parse_weights(edit_weights)
+        if edit.shape[0] not in (1, original.shape[0]):
+            raise ValueError(f"edit has {edit.shape[0]} images for {original.shape[0]} originals; give one or one per original")
+        if edit.shape[-1] != original.shape[-1]:
+            raise ValueError(f"edit has {edit.shape[-1]} channels, the original {original.shape[-1]}")
+        (H, W), (h, w) = original.shape[1:3], edit.shape[1:3]
+        if abs(math.log((w / h) / (W / H))) > 0.02:
+            raise ValueError(f"edit is {w} x {h} px, the original {W} x {H}: not the same aspect; give the whole picture, uncropped")
+        progress = progress_hook(original.shape[0])
+        out = []
+        for i in range(original.shape[0]):
+            out.append(band_merge(original[i], edit[min(i, edit.shape[0] - 1)], weights))
+            if progress is not None:
+                progress(i + 1, original.shape[0])
+        return (out[0][None] if len(out) == 1 else torch.stack(out),)  # one image: no second full-size copy
+
+
+class DetailEnergy:
+    DESCRIPTION = (
+        "Where the picture has fine detail (skin, hair, fabric: 1) and where it is smooth (gradients, sky: 0), as a MASK: "
+        "the local RMS of the finest frequency bands of the luma, normalised. For a denoise mask (stronger where the "
+        "detail is), for the object-aware grid (keep seams off detail) or for seam placement."
+    )
+    CATEGORY = category("correct")
+    FUNCTION = "energy"
+    RETURN_TYPES = ("MASK",)
+    RETURN_NAMES = ("mask",)
+    OUTPUT_TOOLTIPS = ("Detail energy in [0, 1], at the image's size.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "image": ("IMAGE", {"tooltip": "Any image."}),
+            "bands": ("INT", {"default": 2, "min": 1, "max": MAX_BANDS, "tooltip": "How many of the finest bands count as detail (1: grain and pores only)."}),
+            "sigma": ("FLOAT", {"default": 4.0, "min": 0.5, "max": 256.0, "step": 0.5, "tooltip": "How far the energy is averaged (Gaussian sigma, px)."}),
+        }}
+
+    def energy(self, image: torch.Tensor, bands: int, sigma: float) -> Tuple[torch.Tensor]:
+        image = check_image(image, "image")
+        check_finite(image, "image")
+        if image.shape[-1] < 3:
+            raise ValueError(f"image must be RGB or RGBA for the detail energy, got {image.shape[-1]} channel(s)")
+        return (torch.stack([detail_energy(image[i], bands, sigma) for i in range(image.shape[0])]),)
+
+
 NODE_CLASS_MAPPINGS = {
     "TileStitchGlobalContext": GlobalContextEncode,
     "TileStitchColorCorrect": TileColorCorrect,
     "TileStitchFrequencyMerge": FrequencyMerge,
+    "TileStitchFrequencySplit": FrequencySplit,
+    "TileStitchFrequencyBand": FrequencyBand,
+    "TileStitchFrequencyBandReplace": FrequencyBandReplace,
+    "TileStitchFrequencyJoin": FrequencyJoin,
+    "TileStitchBandMerge": BandMerge,
+    "TileStitchDetailEnergy": DetailEnergy,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
     "TileStitchGlobalContext": "Global Context Encode",
     "TileStitchColorCorrect": "Tile Color Correct",
     "TileStitchFrequencyMerge": "Frequency Merge",
+    "TileStitchFrequencySplit": "Frequency Split",
+    "TileStitchFrequencyBand": "Frequency Band",
+    "TileStitchFrequencyBandReplace": "Frequency Band Replace",
+    "TileStitchFrequencyJoin": "Frequency Join",
+    "TileStitchBandMerge": "Band Merge",
+    "TileStitchDetailEnergy": "Detail Energy",
 }

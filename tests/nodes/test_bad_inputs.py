@@ -23,6 +23,7 @@ import torch
 import tilestitch
 from tilestitch.correct.global_context import build_context
 from tilestitch.tiling import TilePlan, extract_tiles, plan_tiles
+from tilestitch.nodes.correct import FrequencySplit
 from tilestitch.nodes.seam_tiles import SeamTiles
 
 from fakes import FakeModel, FakeUpscaleModel, FakeVAE, install_folder_paths, install_patcher_extension
@@ -100,6 +101,7 @@ def context_variants(valid) -> Dict[str, Any]:
 VARIANTS: Dict[str, Callable[[Any], Dict[str, Any]]] = {
     "IMAGE": image_variants, "MASK": mask_variants, "LATENT": latent_variants, "TILE_PLAN": plan_variants,
     "GLOBAL_CONTEXT": context_variants, "SEAM_TILE_PLAN": lambda valid: object_variants("seam plan"),
+    "FREQUENCY_BANDS": lambda valid: object_variants("bands"),
 }
 
 
@@ -113,7 +115,14 @@ def valid_inputs(name: str, env) -> Dict[str, Any]:
     merged = img
     seam_widgets = dict(mode="bands", zone_width=8, tile_width=16, tile_height=16, overlap=4)
     seam_tiles, seam_plan, _, _ = SeamTiles().split(img, PIXEL_PLAN, **seam_widgets)
+    bands = FrequencySplit().split(img, 2)[0]
     return {
+        "TileStitchFrequencySplit": dict(image=img, bands=2),
+        "TileStitchFrequencyBand": dict(bands=bands, index=0, offset=0.5),
+        "TileStitchFrequencyBandReplace": dict(bands=bands, band=img, index=-1, offset=0.0),
+        "TileStitchFrequencyJoin": dict(bands=bands),
+        "TileStitchBandMerge": dict(original=img, edit=image(32, 48, seed=3), edit_weights="0, 0.5, 1"),
+        "TileStitchDetailEnergy": dict(image=img, bands=2, sigma=4.0),
         "TileStitchSeamTiles": dict(image=img, plan=PIXEL_PLAN, **seam_widgets),
         "TileStitchSeamTilesList": dict(image=img, plan=PIXEL_PLAN, **seam_widgets),
         "TileStitchSeamTilesMerge": dict(image=img, tiles=seam_tiles, seam_plan=seam_plan),
@@ -337,7 +346,8 @@ def test_non_contiguous_inputs_give_the_same_result(node, layout, env, comfy_lik
     expected = tensors_of(getattr(cls(), cls.FUNCTION)(**kwargs))
     args = {k: relayout(v, layout) for k, v in kwargs.items()}
     assert any(isinstance(v, torch.Tensor) and not v.is_contiguous() for v in tensors_of(list(args.values()))) or node in (
-        "TileStitchPlanInfo", "TileStitchTiledDenoise", "TileStitchSanaTextEncode", "TileStitchSanaTiledSampler"), node
+        "TileStitchPlanInfo", "TileStitchTiledDenoise", "TileStitchSanaTextEncode", "TileStitchSanaTiledSampler",
+        "TileStitchFrequencyBand", "TileStitchFrequencyJoin"), node  # these take no tensor (bands are a value of their own)
     torch.manual_seed(0)
     got = tensors_of(getattr(cls(), cls.FUNCTION)(**args))
     assert len(got) == len(expected)
