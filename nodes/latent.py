@@ -203,19 +203,23 @@ class TiledDenoise:
                     "convolutional models whose tile edges see padding.")}),
             },
             "optional": {
-                "context": (GLOBAL_CONTEXT, {"tooltip": "Global Context Encode with a VAE: enables the two pulls below."}),
+                "context": (GLOBAL_CONTEXT, {"tooltip": "Global Context Encode with a VAE: enables the three pulls below."}),
                 "adain_strength": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": (
                     "Pull each tile's latent channel mean/std towards the global latent at the same place, fading with "
                     "sigma (0 = off). Costs one small pooling per tile and step.")}),
                 "skip_residual": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": (
                     "Mix the upsampled global latent into the prediction in early steps, fading with sigma "
                     "(DemoFusion-style skip residual; 0 = off). Costs one bilinear upsample per step.")}),
+                "frequency_guidance": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": (
+                    "Replace the low band of each tile's prediction by the global latent's at the same place (HiWave / "
+                    "FreeScale style): below the global latent's own resolution the tiles follow the whole picture, "
+                    "finer detail is theirs; fades with sigma (0 = off). Costs one upsample per step, one area-average per tile.")}),
             },
         }
 
     def patch(self, model, tile_width: int, tile_height: int, overlap: int, tile_batch_size: int, blend: str, shift: bool,
               reference_latents: str, edge_margin: int, context: Optional[GlobalContext] = None, adain_strength: float = 0.0,
-              skip_residual: float = 0.0) -> Tuple[object]:
+              skip_residual: float = 0.0, frequency_guidance: float = 0.0) -> Tuple[object]:
         import comfy.patcher_extension
 
         if not all(callable(getattr(model, a, None)) for a in ("clone", "add_wrapper_with_key")) or not hasattr(model, "model"):
@@ -228,11 +232,12 @@ class TiledDenoise:
         if 2 * edge_margin > overlap:
             raise ValueError(f"edge_margin ({edge_margin}) must be at most half the overlap ({overlap})")
         guidance = None
-        if adain_strength > 0 or skip_residual > 0:
+        if adain_strength > 0 or skip_residual > 0 or frequency_guidance > 0:
             if not isinstance(context, GlobalContext) or context.latent is None:
-                raise ValueError("adain_strength and skip_residual need a context from Global Context Encode with a VAE connected")
+                raise ValueError("adain_strength, skip_residual and frequency_guidance need a context from Global Context Encode "
+                                 "with a VAE connected")
             latent = model.model.latent_format.process_in(context.latent.clone())
-            guidance = GlobalGuidance(latent, adain=adain_strength, skip_residual=skip_residual)
+            guidance = GlobalGuidance(latent, adain=adain_strength, skip_residual=skip_residual, low_band=frequency_guidance)
         state = TiledDenoiseState(tile_height, tile_width, overlap, align, DENOISE_WINDOWS[blend], edge_margin,
                                   tile_batch_size, shift, reference_latents == "crop", guidance)
         patched = model.clone()

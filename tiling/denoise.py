@@ -26,6 +26,15 @@ Options:
   pooling per tile and call).
 * ``skip_residual``: mix the upsampled global latent into x0 in early steps
   (DemoFusion-style skip residual; one bilinear upsample per call).
+* ``low_band``: frequency guidance (HiWave / FreeScale style): replace the
+  low band of each tile's x0 prediction by the global latent's at that
+  place, so tiles add detail but cannot drift in tone or layout. The band
+  split is the global latent's own resolution: a tile's prediction is
+  area-averaged to the global latent's pixel size and upsampled again
+  (bilinear), and that low band is swapped for the upsampled global
+  latent's; detail finer than the global latent is the tile's own.
+  Strength fades with sigma like the other pulls (one bilinear upsample
+  of the global latent per call, one area-average per tile).
 """
 
 from __future__ import annotations
@@ -107,6 +116,18 @@ def adain_towards(x0: torch.Tensor, reference: torch.Tensor, strength: float) ->
     return (x0 - mu_x) * gain + mu_x + strength * (mu_r - mu_x)
 
 
+def replace_low_band(x0: torch.Tensor, reference_up: torch.Tensor, scale: float, strength: float) -> torch.Tensor:
+    """``x0`` ``[N, C, h, w]`` with its low band moved towards ``reference_up``'s (``[N or 1, C, h, w]``, already smooth).
+
+    The low band is ``x0`` area-averaged by ``1 / scale`` (the reference's own
+    pixel size, ``scale`` = reference px per latent px) and upsampled back;
+    ``strength`` 0..1 of it is replaced: ``x0 + strength * (reference_up - low(x0))``.
+    """
+    h, w = x0.shape[-2:]
+    low = resize_planar(resize_planar(x0, max(1, round(h * scale)), max(1, round(w * scale)), "area"), h, w)
+    return x0 + strength * (reference_up - low)
+
+
 def crop_global(global_latent: torch.Tensor, tile: Tile, height: int, width: int) -> torch.Tensor:
     """The part of a low-resolution global latent ``[B, C, gh, gw]`` under ``tile`` of a ``height x width`` latent (at least 1 x 1)."""
     gh, gw = global_latent.shape[-2:]
@@ -117,7 +138,7 @@ def crop_global(global_latent: torch.Tensor, tile: Tile, height: int, width: int
 
 @dataclass
 class GlobalGuidance:
-    """Optional pulls towards the global latent (both 0 = off).
+    """Optional pulls towards the global latent (all 0 = off): ``adain``, ``skip_residual``, ``low_band`` (see the module docstring).
 
     ``latent`` is the whole image's latent in the model's space ``[1 or B, C, gh, gw]``;
     ``sigma_max`` the sigma at which the pulls are at full strength (the first
@@ -127,6 +148,7 @@ class GlobalGuidance:
     latent: torch.Tensor
     adain: float = 0.0
     skip_residual: float = 0.0
+    low_band: float = 0.0
     sigma_max: Optional[float] = None
 
     def weight(self, sigma: float) -> float:
@@ -160,6 +182,9 @@ def tiled_predict(
     b, n = x.shape[0], plan.count
     th, tw = plan.tile_height, plan.tile_width
     pull = 0.0 if guidance is None or sigma is None else guidance.weight(sigma)
+    global_up = None
+    if guidance is not None and guidance.low_band > 0 and pull > 0:  # the global latent over the whole latent, once per call
+        global_up = resize_planar(guidance.latent.to(x), *x.shape[-2:])
     buffers: Optional[List[torch.Tensor]] = None
     single = True
     for start in range(0, n, tile_batch_size):
@@ -179,6 +204,9 @@ def tiled_predict(
                 part = o[i * b : (i + 1) * b]
                 if guidance is not None and guidance.adain > 0 and pull > 0:
                     part = adain_towards(part, crop_global(guidance.latent.to(part), t, plan.height, plan.width), guidance.adain * pull)
+                if global_up is not None:
+                    part = replace_low_band(part, LATENT.crop(global_up, t.y, t.x, t.height, t.width).to(part),
+                                            guidance.latent.shape[-2] / plan.height, guidance.low_band * pull)
                 buf[:, t.index] = part
         if progress is not None:
             progress(min(start + tile_batch_size, n), n)

@@ -118,3 +118,40 @@ def test_global_guidance_pulls_towards_the_global_latent_and_fades_with_sigma():
     assert torch.allclose(skip, up, atol=1e-6)  # full skip residual at the top sigma: the global latent
     same = adain_towards(x, x, 1.0)
     assert torch.allclose(same, x, atol=1e-5)
+
+
+def test_frequency_guidance_takes_the_low_band_from_the_global_latent_and_keeps_the_tiles_detail():
+    """Tiles whose predictions drift (a gain and an offset of their own, as a model run tile by tile does) follow the
+    global latent below its resolution: per-tile mean drift and low-band error fall at least 5 x; the detail stays."""
+    g = torch.Generator().manual_seed(3)
+    coarse = torch.randn(1, 4, 8, 8, generator=g)
+    truth = torch.nn.functional.interpolate(coarse, size=(64, 64), mode="bilinear", align_corners=False)
+    truth = truth + 0.3 * torch.randn(1, 4, 64, 64, generator=g)
+    global_latent = torch.nn.functional.avg_pool2d(truth, 8)  # what the global context sees: 8 x 8
+    plan = latent_plan(64, 64, 32, 32, 8, align=1)
+    gains = 1 + 0.4 * (torch.rand(plan.count, generator=g) - 0.5)
+    offsets = 0.6 * (torch.rand(plan.count, generator=g) - 0.5)
+
+    def drifting(t, tiles):
+        k = torch.tensor([tile.index for tile in tiles]).repeat_interleave(t.shape[0] // len(tiles))
+        return t * gains[k].view(-1, 1, 1, 1) + offsets[k].view(-1, 1, 1, 1)
+
+    guidance = GlobalGuidance(global_latent, low_band=1.0, sigma_max=10.0)
+    plain = tiled_predict(drifting, truth, plan)
+    guided = tiled_predict(drifting, truth, plan, sigma=10.0, guidance=guidance)
+    assert torch.equal(tiled_predict(drifting, truth, plan, sigma=0.0, guidance=guidance), plain)  # faded out at sigma 0
+
+    def tile_drift(result):
+        return max(float((result - truth)[..., t.y + 8 : t.y + t.height - 8, t.x + 8 : t.x + t.width - 8].mean().abs()) for t in plan)
+
+    def low_error(result):
+        return float((torch.nn.functional.avg_pool2d(result - truth, 8)).square().mean().sqrt())
+
+    assert tile_drift(guided) < 0.2 * tile_drift(plain)
+    assert low_error(guided) < 0.2 * low_error(plain)
+
+    def detail(v):
+        return v - torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(v, 8), size=v.shape[-2:], mode="bilinear",
+                                                   align_corners=False)
+
+    assert float((detail(guided) - detail(plain)).abs().mean()) < 0.25 * float(detail(plain).abs().mean())
