@@ -407,4 +407,50 @@ UPSCALE_X4_REFINE_SEAM_PASS = Spec(
         "exactly as the refine left it.", col=0, width=640, height=220)],
 )
 
-SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE, UPSCALE_X4_REFINE_SEAM_PASS]
+FLUX_KONTEXT_GLOBAL_EDIT = Spec(
+    name="flux_kontext_global_edit",
+    description="A global edit (relight, colour grade) made by FLUX.1 Kontext at ~1 MP, carried band by band to the full-resolution original: the edit's tone, the original's texture, 16-bit out.",
+    nodes=[
+        N(1, "TileStitchLoadImage16", {"image": "tilestitch_sample.jpg"}, title="Original photo (full resolution)", col=0, width=320),
+        N(2, "ImageScaleToTotalPixels", {"upscale_method": "area", "megapixels": 1.0}, title="Shrink to ~1 MP (whole picture, uncropped)", col=1, width=300),
+        N(3, "VAEEncode", title="Encode", col=2, width=200),
+        N(4, "ReferenceLatent", title="Reference: the photo", col=2, width=240),
+        N(5, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 1.0}, title="Kontext edit", col=3, width=300),
+        N(6, "VAEDecode", title="Decode the edit", col=4, width=200),
+        N(8, "TileStitchBandMerge", {"edit_weights": "0, 0, 0, 0, 0, 1"}, title="Band merge: tone from the edit, texture from the original", col=5, width=340),
+        N(9, "TileStitchSaveImage16", {"filename_prefix": "TileStitch/kontext_global", "format": "tiff16", "compression": "fast"},
+          title="Save (16-bit TIFF)", col=6, width=320),
+        N(16, "PreviewImage", title="Result", col=6, width=320),
+        *[n for n in KONTEXT_LOADERS if n.id != 13],
+        N(13, "CLIPTextEncode", {"text": "warm golden evening light, keep everything else unchanged"}, title="Edit instruction", col=1, width=320),
+    ],
+    links=[
+        (1, "image", 2, "image"),
+        (2, "IMAGE", 3, "pixels"),
+        (12, "VAE", 3, "vae"),
+        (14, "CONDITIONING", 4, "conditioning"),
+        (3, "LATENT", 4, "latent"),
+        (10, "MODEL", 5, "model"),
+        (4, "CONDITIONING", 5, "positive"),
+        (15, "CONDITIONING", 5, "negative"),
+        (3, "LATENT", 5, "latent_image"),
+        (5, "LATENT", 6, "samples"),
+        (12, "VAE", 6, "vae"),
+        (1, "image", 8, "original"),
+        (6, "IMAGE", 8, "edit"),
+        (8, "image", 9, "images"),
+        (1, "meta", 9, "meta"),
+        (8, "image", 16, "images"),
+        (13, "CONDITIONING", 14, "conditioning"),
+        *KONTEXT_LOADER_LINKS,
+    ],
+    notes=[Note(
+        "## A global edit at 1 MP, carried to full resolution\n"
+        "Same models as the Kontext workflows. Kontext relights or grades the photo at ~1 MP; **Band Merge** takes "
+        "the low frequencies (light and colour, coarser than 1/32 of the size) from the edit and every finer band "
+        "from the original, so the full-resolution result keeps the original's texture. The photo is shrunk to ~1 MP "
+        "whole (not cropped to a Kontext resolution as FluxKontextImageScale would: Band Merge needs the whole "
+        "picture). For local edits use Diff Merge (the full-res edit workflow).", col=0, width=640, height=220)],
+)
+
+SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE, UPSCALE_X4_REFINE_SEAM_PASS, FLUX_KONTEXT_GLOBAL_EDIT]

@@ -87,3 +87,30 @@ def test_seam_pass_workflow_refines_tiles_then_redraws_only_the_seam_tiles(comfy
     (out,) = saved_paths(res, "upscale_x4_seam_pass")
     result = np.asarray(Image.open(out).convert("RGB"))
     assert result.shape == (4 * original.shape[0], 4 * original.shape[1], 3)
+
+
+def test_global_edit_workflow_takes_the_edits_tone_and_keeps_the_originals_texture(comfy, tmp_path):
+    import tifffile
+    import torch
+
+    from tilestitch.correct.bands import split_bands
+
+    server, client = comfy
+    src, original = photo_png(tmp_path, "portrait")  # 3072 x 2048, edited at ~1 MP
+    client._request("/tilestitch_test/flux_calls", method="DELETE")
+    res = run_client(server, "flux_kontext_global_edit.json", "--image", f"Original photo (full resolution)={src}", *TINY,
+                     "--set", "Kontext edit.steps=1", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr + server.log_tail()
+    calls = client.get_json("/tilestitch_test/flux_calls")
+    assert calls and all(c["finite"] and c["ref_latents"] == [c["x"]] for c in calls)  # the whole photo, at ~1 MP
+    assert calls[0]["x"][2] * calls[0]["x"][3] * 64 <= 1.1e6
+    (tif,) = [p for p in saved_paths(res, "kontext_global") if p.endswith(".tif")]
+    result = tifffile.imread(tif)
+    assert result.shape == original.shape and result.dtype == np.uint16  # full resolution, 16-bit
+    out = torch.from_numpy(result.astype(np.float32) / 65535)
+    orig = torch.from_numpy(original.astype(np.float32) / 255)
+    fine_out, fine_orig = split_bands(out, 2)[0], split_bands(orig, 2)[0]
+    assert 0.9 < float(fine_out.square().mean() / fine_orig.square().mean()) < 1.1  # the original's texture
+    assert float((fine_out - fine_orig).abs().mean()) < 0.1 * float(fine_orig.abs().mean())
+    # a random model's "edit" is nothing like the photo: the low band came from it, not from the original
+    assert float((split_bands(out, 5)[-1] - split_bands(orig, 5)[-1]).abs().mean()) > 0.02
