@@ -231,10 +231,14 @@ class SanaTiledSampler:
                 "and two tiles and the batch is chosen against the device's free memory (a quarter kept back).")}),
             "blend": (list(DENOISE_WINDOWS), {"default": "cosine", "tooltip": "How overlapping predictions are weighted: cosine ramps; mixture_of_diffusers: Gaussian; multidiffusion: plain average."}),
             "shift_tiles": ("BOOLEAN", {"default": True, "tooltip": "Move the interior tiles by a different amount every step (less than half the overlap) so seams never stay in one place."}),
+        }, "optional": {
+            "frequency_guidance": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": (
+                "Keep each tile's low band on the input latent's (seen at one tile's resolution for the whole "
+                "picture), fading with sigma: the tiles add detail but cannot drift in tone or layout (0 = off).")}),
         }}
 
     def sample(self, sana, conditioning, samples, seed, steps, cfg, denoise, flow_shift, tile_size, overlap,
-               tile_batch_size, blend, shift_tiles):
+               tile_batch_size, blend, shift_tiles, frequency_guidance=0.0):
         sana = _check_models(sana)
         if not isinstance(conditioning, SanaPrompt):
             raise ValueError(f"conditioning must come from SANA Text Encode, got {type(conditioning).__name__}")
@@ -245,7 +249,7 @@ class SanaTiledSampler:
         hook = progress_hook(steps)
         out = sample_tiled(sana, z, conditioning, seed=seed, steps=steps, cfg=cfg, denoise=denoise,
                            shift=flow_shift or None, tile=tile_size, overlap=overlap, tile_batch_size=tile_batch_size,
-                           window=DENOISE_WINDOWS[blend], move_tiles=shift_tiles, progress=hook,
+                           window=DENOISE_WINDOWS[blend], move_tiles=shift_tiles, frequency_guidance=frequency_guidance, progress=hook,
                            free_bytes=lambda: free_bytes(sana.device))
         return ({**{k: v for k, v in samples.items() if k != "samples"}, "samples": out},)
 

@@ -25,7 +25,8 @@ from typing import Callable, Optional
 
 import torch
 
-from ..tiling.denoise import latent_plan, shifted_plan, tiled_predict
+from ..imaging.resample import resize_planar
+from ..tiling.denoise import GlobalGuidance, latent_plan, shifted_plan, tiled_predict
 from ..tiling.sizing import AUTO_SAFETY, largest_batch, probe_batches
 from .models import SanaModels
 from .prompt import SanaPrompt
@@ -111,6 +112,7 @@ def sample_tiled(
     tile_batch_size: int = 2,
     window: str = "cosine",
     move_tiles: bool = False,
+    frequency_guidance: float = 0.0,
     progress: Progress = None,
     free_bytes: Optional[Callable[[], int]] = None,
 ) -> torch.Tensor:
@@ -122,6 +124,10 @@ def sample_tiled(
     results do not depend on the device. ``tile_batch_size`` 0 measures the
     transformer on one and two tiles (the model has no memory estimate of
     its own) and takes the most tiles per call that ``free_bytes()`` allows.
+    ``frequency_guidance`` (0..1, fading with sigma) keeps each tile's low
+    band on the input latent's, seen at one tile's resolution for the whole
+    latent (``tiling.denoise``'s ``low_band``): the refined tiles add detail
+    but cannot drift from the input's tone and layout.
     """
     if latent.ndim != 4 or latent.shape[1] != models.latent_channels:
         raise ValueError(f"a SANA latent is [batch, {models.latent_channels}, h, w]; got {tuple(latent.shape)} "
@@ -135,6 +141,11 @@ def sample_tiled(
     del noise
     predict = velocity_predictor(models, prompt, cfg)
     per_step = plan.count
+    guidance = None
+    if frequency_guidance > 0:  # the input as one model call would see the whole of it: its longer side one tile
+        f = min(1.0, tile / max(h, w))
+        small = resize_planar(latent.float().cpu(), max(1, round(h * f)), max(1, round(w * f)), "area")
+        guidance = GlobalGuidance(small.to(models.device), low_band=frequency_guidance, sigma_max=s0)
     with models.on_device(models.transformer), torch.inference_mode():
         if tile_batch_size == 0:
             tile_batch_size = auto_tile_batch(predict, x, plan, s0, free_bytes)
@@ -149,6 +160,6 @@ def sample_tiled(
             else:
                 p = shifted_plan(plan, s) if move_tiles else plan
                 x0 = tiled_predict(lambda xt, tiles, _s=s: predict(xt, _s), x, p, window=window,
-                                   tile_batch_size=tile_batch_size, progress=tile_progress)
+                                   tile_batch_size=tile_batch_size, sigma=s, guidance=guidance, progress=tile_progress)
             x = euler_step(x, x0, s, s_next)
     return x.cpu()
