@@ -30,7 +30,7 @@ Images are ``[H, W, C]`` float32 tensors (channels last) unless said otherwise.
 from __future__ import annotations
 
 import math
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 
@@ -83,7 +83,7 @@ def join_bands(bands: Sequence[torch.Tensor]) -> torch.Tensor:
     return out
 
 
-def band_merge(original: torch.Tensor, edit: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
+def band_merge(original: torch.Tensor, edit: torch.Tensor, weights: Sequence[float], mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``original`` ``[H, W, C]`` with each band taken from ``edit`` ``[h, w, C]`` (any size) by ``weights``.
 
     ``weights[k]`` in ``[0, 1]`` is the edit's share of band ``k`` (finest
@@ -91,7 +91,10 @@ def band_merge(original: torch.Tensor, edit: torch.Tensor, weights: Sequence[flo
     ``split_bands(.., len(weights) - 1)``. The edit is resized to the
     original's size (Lanczos) only when the finest band takes some of it;
     the coarser bands come from its own pixels. Peak memory: the result plus
-    small levels (plus the resized edit when ``weights[0] > 0``).
+    small levels (plus the resized edit when ``weights[0] > 0``). ``mask``
+    ``[H, W]`` in [0, 1]: where the merge applies (e.g. the finest band of a
+    blemish-retouch model inside the skin only); elsewhere the original's
+    pixels are kept exactly.
     """
     if original.ndim != 3 or edit.ndim != 3 or original.shape[-1] != edit.shape[-1]:
         raise ValueError(f"original and edit must be [H, W, C] images with the same channels, got {tuple(original.shape)} "
@@ -113,6 +116,14 @@ def band_merge(original: torch.Tensor, edit: torch.Tensor, weights: Sequence[flo
         c = float(weights[k]) - float(weights[k - 1])
         if c != 0.0:
             add_upsampled_(out, _low(edit, k, H, W) - _low(original, k, H, W), c)
+    if mask is not None:
+        if tuple(mask.shape) != (H, W):
+            raise ValueError(f"mask is {tuple(mask.shape)}, the original {H} x {W}")
+        for r0 in range(0, H, 512):  # out = original + mask * (out - original), in row chunks; exact where mask is 0
+            rows = slice(r0, r0 + 512)
+            m = mask[rows].float().clamp(0, 1)[..., None]
+            o = original[rows].float()
+            out[rows] = torch.where(m > 0, o + m * (out[rows] - o), o)
     return out
 
 

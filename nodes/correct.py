@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 
@@ -14,8 +14,9 @@ from ..correct.frequency import WAVELETS, frequency_merge
 from ..correct.global_context import GlobalContext, build_context
 from ..correct.tile_color import METHODS, correct_and_measure
 from ..imaging.color import as_rgb
+from ..imaging.resample import resize_mask
 from ..tiling.plan import TilePlan
-from .common import TILE_PLAN, category, check_finite, check_image, check_plan, progress_hook
+from .common import TILE_PLAN, category, check_finite, check_image, check_mask, check_plan, progress_hook
 
 GLOBAL_CONTEXT = "GLOBAL_CONTEXT"
 
@@ -327,9 +328,12 @@ class BandMerge:
                 "The edit's share of each band, finest first, the low-frequency band last (the number of values is "
                 "bands + 1; each band an octave). The default takes light and colour below 1/32 of the size from the "
                 "edit and everything finer from the original.")}),
+        }, "optional": {
+            "mask": ("MASK", {"tooltip": "Where the merge applies (any size; resized to the original). Elsewhere the original stays exactly as it is."}),
         }}
 
-    def merge(self, original: torch.Tensor, edit: torch.Tensor, edit_weights: str) -> Tuple[torch.Tensor]:
+    def merge(self, original: torch.Tensor, edit: torch.Tensor, edit_weights: str,
+              mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
         original = check_image(original, "original")
         edit = check_image(edit, "edit")
         check_finite(original, "original")
@@ -342,10 +346,17 @@ class BandMerge:
         (H, W), (h, w) = original.shape[1:3], edit.shape[1:3]
         if abs(math.log((w / h) / (W / H))) > 0.02:
             raise ValueError(f"edit is {w} x {h} px, the original {W} x {H}: not the same aspect; give the whole picture, uncropped")
+        masks = None
+        if mask is not None:
+            masks = check_mask(mask, "mask")
+            check_finite(masks, "mask")
+            if tuple(masks.shape[1:]) != (H, W):
+                masks = resize_mask(masks.float(), H, W, "area")
         progress = progress_hook(original.shape[0])
         out = []
         for i in range(original.shape[0]):
-            out.append(band_merge(original[i], edit[min(i, edit.shape[0] - 1)], weights))
+            m = None if masks is None else masks[min(i, masks.shape[0] - 1)]
+            out.append(band_merge(original[i], edit[min(i, edit.shape[0] - 1)], weights, m))
             if progress is not None:
                 progress(i + 1, original.shape[0])
         return (out[0][None] if len(out) == 1 else torch.stack(out),)  # one image: no second full-size copy

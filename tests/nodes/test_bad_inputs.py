@@ -121,7 +121,7 @@ def valid_inputs(name: str, env) -> Dict[str, Any]:
         "TileStitchFrequencyBand": dict(bands=bands, index=0, offset=0.5),
         "TileStitchFrequencyBandReplace": dict(bands=bands, band=img, index=-1, offset=0.0),
         "TileStitchFrequencyJoin": dict(bands=bands),
-        "TileStitchBandMerge": dict(original=img, edit=image(32, 48, seed=3), edit_weights="0, 0.5, 1"),
+        "TileStitchBandMerge": dict(original=img, edit=image(32, 48, seed=3), edit_weights="0, 0.5, 1", mask=torch.rand(1, H, W)),
         "TileStitchDetailEnergy": dict(image=img, bands=2, sigma=4.0),
         "TileStitchSeamTiles": dict(image=img, plan=PIXEL_PLAN, **seam_widgets),
         "TileStitchSeamTilesList": dict(image=img, plan=PIXEL_PLAN, **seam_widgets),

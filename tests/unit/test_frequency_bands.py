@@ -106,3 +106,17 @@ def test_band_merge_node_checks_its_weights_and_the_aspect():
     assert out.shape == img.shape
     (mask,) = DetailEnergy().energy(img, 2, 4.0)
     assert mask.shape == img.shape[:3]
+
+
+def test_band_merge_inside_a_mask_only_keeps_the_original_exactly_outside_it():
+    img = load_photo("kodim23")[0]
+    retouched = (img * 0.9).clamp(0, 1)
+    mask = torch.zeros(img.shape[:2])
+    mask[100:300, 200:500] = 1.0
+    mask[300:320, 200:500] = 0.5
+    full = band_merge(img, retouched, [1, 0, 0])
+    out = band_merge(img, retouched, [1, 0, 0], mask)
+    assert torch.equal(out[mask == 0], img[mask == 0])
+    assert torch.equal(out[mask == 1], full[mask == 1])
+    (node_out,) = BandMerge().merge(img[None], retouched[None], "1, 0, 0", mask[None, ::2, ::2].contiguous())
+    assert torch.equal(node_out[0][:90], img[:90])  # far from the (resized) mask: the original
