@@ -3,7 +3,7 @@
 | node file | family | nodes (menu ``TileStitch/<family>``) |
 |---|---|---|
 | ``tiles.py`` | ``tiling/`` plan, split, merge | Tile Split (+ list, around mask), Tile Merge (+ list), Tile Plan Info |
-| ``seam_tiles.py`` | ``tiling/seam_tiles.py`` | Seam Tiles (+ list), Seam Tiles Merge (+ list) |
+| ``seam_tiles.py`` | ``tiling/seam_tiles.py`` | Seam Tiles (+ list), Seam Tiles Merge (+ list), Latent Seam Tiles (+ Merge) |
 | ``blenders.py`` | ``blenders/`` | Seam Merge |
 | ``latent.py`` | ``tiling/denoise.py``, ``tiling/cond_tiling.py`` | Latent Tile Split / Merge, Tiled Denoise |
 | ``correct.py`` | ``correct/`` | Global Context Encode, Tile Color Correct, Frequency Merge, Frequency Split / Band / Band Replace / Join, Band Merge, Detail Energy |

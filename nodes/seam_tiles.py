@@ -8,7 +8,7 @@ import torch
 
 from ..tiling import TilePlan
 from ..tiling.seam_tiles import SEAM_MODES, SeamTilePlan, extract_seam_tiles, merge_seam_tiles, plan_seam_tiles, seam_tile_masks
-from .common import TILE_PLAN, category, check_finite, check_image, check_plan, progress_hook
+from .common import TILE_PLAN, category, check_finite, check_image, check_plan, latent_samples, progress_hook
 
 SEAM_TILE_PLAN = "SEAM_TILE_PLAN"
 MODE_TOOLTIP = (
@@ -158,15 +158,106 @@ class SeamTilesMergeList(SeamTilesMerge):
         return super().merge(img, stacked.reshape(-1, *stacked.shape[2:]), sp)
 
 
+class LatentSeamTiles:
+    """LATENT + its latent TILE_PLAN -> latent tiles on the seams, their zone masks, and the SEAM_TILE_PLAN."""
+
+    DESCRIPTION = (
+        "Seam Tiles in latent space: cut latent tiles that sit on the seams of a latent merged from tiles (Latent Tile "
+        "Merge, or a tiled sampler's result), so a low-denoise KSampler pass (with the zone masks as noise mask) "
+        "redraws the seam bands before the decode. Sizes are in latent pixels."
+    )
+    CATEGORY = category("latent")
+    FUNCTION = "split"
+    RETURN_TYPES = ("LATENT", SEAM_TILE_PLAN, "MASK", "STRING")
+    RETURN_NAMES = ("tiles", "seam_plan", "zone_masks", "summary")
+    OUTPUT_TOOLTIPS = (
+        "The seam tiles as one LATENT batch (image-major); with no seams, the latent itself (passed through by the merge).",
+        SeamTiles.OUTPUT_TOOLTIPS[1],
+        "Per seam tile, the zone that may change, at latent resolution (Set Latent Noise Mask takes it as it is).",
+        SeamTiles.OUTPUT_TOOLTIPS[3],
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "samples": ("LATENT", {"tooltip": "The merged latent."}),
+                "plan": (TILE_PLAN, {"tooltip": "The latent plan its tiles were cut with (Latent Tile Split's plan)."}),
+                "mode": (list(SEAM_MODES), {"default": "bands", "tooltip": MODE_TOOLTIP}),
+                "zone_width": ("INT", {"default": 8, "min": 2, "max": 1024, "step": 2, "tooltip": "Width of the band redrawn across each seam, in latent px (8 = 64 px for an 8x VAE)."}),
+                "tile_width": ("INT", {"default": 64, "min": 4, "max": 2048, "step": 1, "tooltip": "Seam tile width in latent px (what the model takes: 128 = 1024 px for FLUX)."}),
+                "tile_height": ("INT", {"default": 64, "min": 4, "max": 2048, "step": 1, "tooltip": "Seam tile height in latent px."}),
+                "overlap": ("INT", {"default": 8, "min": 0, "max": 512, "step": 1, "tooltip": "Overlap of neighbouring seam tiles along a seam, in latent px."}),
+            },
+        }
+
+    def split(self, samples, plan: TilePlan, mode: str, zone_width: int, tile_width: int, tile_height: int, overlap: int):
+        z = latent_samples(samples, "samples")
+        b, _, h, w = z.shape
+        plan = check_plan(plan).for_image_size(h, w, "samples")
+        rest = {k: v for k, v in samples.items() if k not in ("samples", "noise_mask", "batch_index")}  # whole-latent extras
+        if plan.count == 1:
+            summary = f"the plan has a single tile ({w} x {h} latent px): there are no seams; the latent passes through"
+            return ({**rest, "samples": z}, None, torch.zeros((b, h, w), dtype=torch.float32), summary)
+        sp = plan_seam_tiles(plan.with_batch(b), mode, zone_width, tile_height, tile_width, overlap)
+        tiles = extract_seam_tiles(z.permute(0, 2, 3, 1), sp).permute(0, 3, 1, 2).contiguous()
+        return ({**rest, "samples": tiles}, sp, seam_tile_masks(sp, b), sp.describe())
+
+
+class LatentSeamTilesMerge:
+    """Merged LATENT + redrawn latent seam tiles + SEAM_TILE_PLAN -> the latent with only the seam zones redrawn."""
+
+    DESCRIPTION = (
+        "Paste redrawn latent seam tiles back into the merged latent, only inside the seam zones (as Seam Tiles Merge "
+        "does for images); every latent pixel outside the zones is bit-identical."
+    )
+    CATEGORY = category("latent")
+    FUNCTION = "merge"
+    RETURN_TYPES = ("LATENT",)
+    RETURN_NAMES = ("samples",)
+    OUTPUT_TOOLTIPS = ("The merged latent with its seam zones redrawn.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "samples": ("LATENT", {"tooltip": "The merged latent the seam tiles were cut from."}),
+                "tiles": ("LATENT", {"tooltip": "The redrawn latent seam tiles, in the order Latent Seam Tiles gave them."}),
+                "seam_plan": (SEAM_TILE_PLAN, {"tooltip": "The seam plan from the Latent Seam Tiles node that cut these tiles."}),
+            },
+        }
+
+    def merge(self, samples, tiles, seam_plan: Optional[SeamTilePlan]):
+        z = latent_samples(samples, "samples")
+        if seam_plan is None:
+            return (samples,)
+        if not isinstance(seam_plan, SeamTilePlan):
+            raise ValueError(f"seam_plan must be a SEAM_TILE_PLAN from Latent Seam Tiles, got {type(seam_plan).__name__}")
+        t = latent_samples(tiles, "tiles")
+        b, c, h, w = z.shape
+        if (h, w) != (seam_plan.height, seam_plan.width):
+            raise ValueError(f"samples are {w} x {h} latent px but the seam plan is for {seam_plan.width} x {seam_plan.height}")
+        if t.shape[0] != b * seam_plan.count or tuple(t.shape[2:]) != (seam_plan.tile_height, seam_plan.tile_width) or t.shape[1] != c:
+            raise ValueError(f"tiles are {tuple(t.shape)}; the seam plan cut {b * seam_plan.count} latent tiles of {c} x "
+                             f"{seam_plan.tile_height} x {seam_plan.tile_width}: connect the redrawn seam tiles in order")
+        out = merge_seam_tiles(z.permute(0, 2, 3, 1), t.permute(0, 2, 3, 1), seam_plan, progress_hook(1))
+        rest = {k: v for k, v in samples.items() if k != "samples"}
+        return ({**rest, "samples": out.permute(0, 3, 1, 2).contiguous()},)
+
+
 NODE_CLASS_MAPPINGS = {
     "TileStitchSeamTiles": SeamTiles,
     "TileStitchSeamTilesList": SeamTilesList,
     "TileStitchSeamTilesMerge": SeamTilesMerge,
     "TileStitchSeamTilesMergeList": SeamTilesMergeList,
+    "TileStitchLatentSeamTiles": LatentSeamTiles,
+    "TileStitchLatentSeamTilesMerge": LatentSeamTilesMerge,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
     "TileStitchSeamTiles": "Seam Tiles",
     "TileStitchSeamTilesList": "Seam Tiles (list)",
     "TileStitchSeamTilesMerge": "Seam Tiles Merge",
     "TileStitchSeamTilesMergeList": "Seam Tiles Merge (list)",
+    "TileStitchLatentSeamTiles": "Latent Seam Tiles",
+    "TileStitchLatentSeamTilesMerge": "Latent Seam Tiles Merge",
 }

@@ -24,7 +24,7 @@ import tilestitch
 from tilestitch.correct.global_context import build_context
 from tilestitch.tiling import TilePlan, extract_tiles, plan_tiles
 from tilestitch.nodes.correct import FrequencySplit
-from tilestitch.nodes.seam_tiles import SeamTiles
+from tilestitch.nodes.seam_tiles import LatentSeamTiles, SeamTiles
 
 from fakes import FakeModel, FakeUpscaleModel, FakeVAE, install_folder_paths, install_patcher_extension
 
@@ -116,7 +116,11 @@ def valid_inputs(name: str, env) -> Dict[str, Any]:
     seam_widgets = dict(mode="bands", zone_width=8, tile_width=16, tile_height=16, overlap=4)
     seam_tiles, seam_plan, _, _ = SeamTiles().split(img, PIXEL_PLAN, **seam_widgets)
     bands = FrequencySplit().split(img, 2)[0]
+    latent_seam = dict(mode="bands", zone_width=4, tile_width=6, tile_height=6, overlap=2)
+    latent_seam_tiles, latent_seam_plan, _, _ = LatentSeamTiles().split(latent, LATENT_PLAN, **latent_seam)
     return {
+        "TileStitchLatentSeamTiles": dict(samples=latent, plan=LATENT_PLAN, **latent_seam),
+        "TileStitchLatentSeamTilesMerge": dict(samples=latent, tiles=latent_seam_tiles, seam_plan=latent_seam_plan),
         "TileStitchFrequencySplit": dict(image=img, bands=2),
         "TileStitchFrequencyBand": dict(bands=bands, index=0, offset=0.5),
         "TileStitchFrequencyBandReplace": dict(bands=bands, band=img, index=-1, offset=0.0),

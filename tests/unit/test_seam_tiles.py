@@ -127,3 +127,19 @@ def test_a_seam_pass_brings_visible_seams_down_to_the_photos_own_level(name):
     assert worst(out) <= own + 0.25  # now at the photo's own level at those lines
     outside = full_zone(sp) == 0
     assert torch.equal(out[0][outside], merged[0][outside])
+
+
+def test_latent_seam_tiles_round_trip_and_leave_the_latent_outside_the_zones_bit_identical():
+    from tilestitch.nodes.seam_tiles import LatentSeamTiles, LatentSeamTilesMerge
+
+    z = torch.randn(2, 16, 88, 125, generator=torch.Generator().manual_seed(4))
+    plan = plan_by_tile_size(88, 125, 32, 32, 8)
+    tiles, sp, masks, summary = LatentSeamTiles().split({"samples": z, "noise_mask": torch.ones(1, 88, 125)}, plan, "offset_grid", 6, 16, 16, 4)
+    assert tiles["samples"].shape == (2 * sp.count, 16, 16, 16) and "noise_mask" not in tiles
+    assert masks.shape == (2 * sp.count, 16, 16)
+    (same,) = LatentSeamTilesMerge().merge({"samples": z}, tiles, sp)
+    assert float((same["samples"] - z).abs().max()) <= 1e-6
+    (out,) = LatentSeamTilesMerge().merge({"samples": z}, {"samples": tiles["samples"] * 0 + 3.0}, sp)
+    outside = full_zone(sp) == 0
+    assert torch.equal(out["samples"].permute(0, 2, 3, 1)[:, outside], z.permute(0, 2, 3, 1)[:, outside])
+    assert float(out["samples"].permute(0, 2, 3, 1)[:, full_zone(sp) == 1].sub(3.0).abs().max()) < 1e-5
