@@ -3,6 +3,7 @@
 | node file | family | nodes (menu ``TileStitch/<family>``) |
 |---|---|---|
 | ``tiles.py`` | ``tiling/`` plan, split, merge | Tile Split (+ list, around mask), Tile Merge (+ list), Tile Plan Info |
+| ``loop.py`` | ``tiling/loop.py`` | Tile Loop Start, Tile Loop End |
 | ``seam_tiles.py`` | ``tiling/seam_tiles.py`` | Seam Tiles (+ list), Seam Tiles Merge (+ list), Latent Seam Tiles (+ Merge) |
 | ``blenders.py`` | ``blenders/`` | Seam Merge |
 | ``latent.py`` | ``tiling/denoise.py``, ``tiling/cond_tiling.py`` | Latent Tile Split / Merge, Tiled Denoise |
@@ -22,9 +23,9 @@ file collects the mappings and, inside ComfyUI, puts the demo's sample
 photo in the input folder (when it is not there).
 """
 
-from . import blenders, correct, diffmerge, latent, masks, media, qa, routes, sana, seam_tiles, sizing, stream, tiles
+from . import blenders, correct, diffmerge, latent, loop, masks, media, qa, routes, sana, seam_tiles, sizing, stream, tiles
 
-_MODULES = (tiles, seam_tiles, blenders, latent, correct, qa, masks, diffmerge, sizing, stream, media, sana)
+_MODULES = (tiles, loop, seam_tiles, blenders, latent, correct, qa, masks, diffmerge, sizing, stream, media, sana)
 
 NODE_CLASS_MAPPINGS = {}
 NODE_DISPLAY_NAME_MAPPINGS = {}

@@ -453,4 +453,54 @@ FLUX_KONTEXT_GLOBAL_EDIT = Spec(
         "picture). For local edits use Diff Merge (the full-res edit workflow).", col=0, width=640, height=220)],
 )
 
-SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE, UPSCALE_X4_REFINE_SEAM_PASS, FLUX_KONTEXT_GLOBAL_EDIT]
+FLUX_TILE_LOOP_REFINE = Spec(
+    name="flux_tile_loop_refine",
+    description="Refine a large photo tile by tile with FLUX in one prompt: each tile sees its finished neighbours (the Tile Loop) and has its own prompt line.",
+    nodes=[
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Photo", col=0, width=320),
+        N(2, "TileStitchSplit", {"mode": "tile_size", "tile_width": 1024, "tile_height": 1024, "overlap": 128, "align": 16, "shrink_tiles": True},
+          title="Tile grid", col=1, width=300),
+        N(3, "TileStitchTileLoopStart", {"order": "serpentine", "band": 48, "keep_finished": False,
+                                         "base_prompt": REFINE_PROMPT, "prompts": ""}, title="Tile loop: start", col=2, width=320),
+        N(4, "VAEEncode", title="Encode the tile", col=3, width=200),
+        N(5, "SetLatentNoiseMask", title="Redraw what is pending", col=3, width=240),
+        N(6, "TileStitchTilePromptEncode", title="This tile's prompt", col=3, width=240),
+        N(16, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 0.4},
+          title="Refine the tile", col=4, width=300),
+        N(17, "VAEDecode", title="Decode the tile", col=5, width=200),
+        N(18, "TileStitchTileLoopEnd", title="Tile loop: end", col=5, width=240),
+        N(19, "SaveImage", {"filename_prefix": "TileStitch/tile_loop_refine"}, title="Save", col=6, width=320),
+        *[n for n in KONTEXT_LOADERS if n.id in (10, 11, 12, 14, 15)],
+    ],
+    links=[
+        (1, "IMAGE", 2, "image"),
+        (1, "IMAGE", 3, "image"),
+        (2, "plan", 3, "plan"),
+        (3, "tile", 4, "pixels"),
+        (12, "VAE", 4, "vae"),
+        (4, "LATENT", 5, "samples"),
+        (3, "pending_mask", 5, "mask"),
+        (11, "CLIP", 6, "clip"),
+        (3, "prompt", 6, "prompt"),
+        (6, "conditioning", 14, "conditioning"),
+        (6, "conditioning", 15, "conditioning"),
+        (10, "MODEL", 16, "model"),
+        (14, "CONDITIONING", 16, "positive"),
+        (15, "CONDITIONING", 16, "negative"),
+        (5, "LATENT", 16, "latent_image"),
+        (16, "LATENT", 17, "samples"),
+        (12, "VAE", 17, "vae"),
+        (3, "loop", 18, "loop"),
+        (17, "IMAGE", 18, "tile"),
+        (18, "image", 19, "images"),
+    ],
+    notes=[Note(
+        "## Tile by tile, each tile seeing its finished neighbours\n"
+        "Models as in the Kontext workflows (FLUX; the Kontext release works as a refiner). Everything between "
+        "**Tile Loop Start** and **Tile Loop End** runs once per tile, inside this one prompt (also headless). Each "
+        "tile is cut from the canvas as it is now, so its overlap holds the finished neighbours' pixels; the pending "
+        "mask makes the sampler redraw only the rest. Write one line per tile in *prompts* (row by row) to give a "
+        "tile its own text; empty lines use the base prompt.", col=0, width=640, height=220)],
+)
+
+SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE, UPSCALE_X4_REFINE_SEAM_PASS, FLUX_KONTEXT_GLOBAL_EDIT, FLUX_TILE_LOOP_REFINE]

@@ -114,3 +114,19 @@ def test_global_edit_workflow_takes_the_edits_tone_and_keeps_the_originals_textu
     assert float((fine_out - fine_orig).abs().mean()) < 0.1 * float(fine_orig.abs().mean())
     # a random model's "edit" is nothing like the photo: the low band came from it, not from the original
     assert float((split_bands(out, 5)[-1] - split_bands(orig, 5)[-1]).abs().mean()) > 0.02
+
+
+def test_tile_loop_workflow_refines_tile_by_tile_with_a_prompt_per_tile(comfy, tmp_path):
+    server, client = comfy
+    src, original = photo_png(tmp_path)  # 768 x 512
+    client._request("/tilestitch_test/flux_calls", method="DELETE")
+    res = run_client(server, "flux_tile_loop_refine.json", "--image", f"Photo={src}", *TINY,
+                     "--set", "Tile grid.tile_width=384", "--set", "Tile grid.tile_height=256", "--set", "Tile grid.overlap=64",
+                     "--set", "Tile grid.shrink_tiles=false", "--set", "Refine the tile.steps=1",
+                     "--set", "Tile loop: start.prompts=w1 w2\n\nw3 w4 w5", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr + server.log_tail()
+    calls = client.get_json("/tilestitch_test/flux_calls")
+    # 768 x 512 in 384 x 256 tiles with overlap >= 64: 3 x 3 tiles, one model call each (one tile a call, one step)
+    assert len(calls) == 9 and all(c["x"] == [1, 16, 256 // 8, 384 // 8] and c["finite"] for c in calls), calls
+    (out,) = saved_paths(res, "tile_loop_refine")
+    assert np.asarray(Image.open(out).convert("RGB")).shape == original.shape

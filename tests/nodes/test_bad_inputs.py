@@ -13,6 +13,7 @@ and there must be none. ``test_matrix_totals`` prints the counts.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter
 from typing import Any, Callable, Dict, List, Tuple
@@ -24,6 +25,7 @@ import tilestitch
 from tilestitch.correct.global_context import build_context
 from tilestitch.tiling import TilePlan, extract_tiles, plan_tiles
 from tilestitch.nodes.correct import FrequencySplit
+from tilestitch.nodes.loop import TileLoopStart
 from tilestitch.nodes.seam_tiles import LatentSeamTiles, SeamTiles
 
 from fakes import FakeModel, FakeUpscaleModel, FakeVAE, install_folder_paths, install_patcher_extension
@@ -101,7 +103,7 @@ def context_variants(valid) -> Dict[str, Any]:
 VARIANTS: Dict[str, Callable[[Any], Dict[str, Any]]] = {
     "IMAGE": image_variants, "MASK": mask_variants, "LATENT": latent_variants, "TILE_PLAN": plan_variants,
     "GLOBAL_CONTEXT": context_variants, "SEAM_TILE_PLAN": lambda valid: object_variants("seam plan"),
-    "FREQUENCY_BANDS": lambda valid: object_variants("bands"),
+    "FREQUENCY_BANDS": lambda valid: object_variants("bands"), "TILE_LOOP": lambda valid: object_variants("loop"),
 }
 
 
@@ -116,9 +118,13 @@ def valid_inputs(name: str, env) -> Dict[str, Any]:
     seam_widgets = dict(mode="bands", zone_width=8, tile_width=16, tile_height=16, overlap=4)
     seam_tiles, seam_plan, _, _ = SeamTiles().split(img, PIXEL_PLAN, **seam_widgets)
     bands = FrequencySplit().split(img, 2)[0]
+    loop_widgets = dict(order="serpentine", band=8, keep_finished=False, base_prompt="b", prompts="a")
+    loop_state, loop_tile = TileLoopStart().start(img, PIXEL_PLAN, **loop_widgets)[:2]
     latent_seam = dict(mode="bands", zone_width=4, tile_width=6, tile_height=6, overlap=2)
     latent_seam_tiles, latent_seam_plan, _, _ = LatentSeamTiles().split(latent, LATENT_PLAN, **latent_seam)
     return {
+        "TileStitchTileLoopStart": dict(image=img, plan=PIXEL_PLAN, **loop_widgets),
+        "TileStitchTileLoopEnd": dict(loop=copy.deepcopy(loop_state), tile=loop_tile),
         "TileStitchLatentSeamTiles": dict(samples=latent, plan=LATENT_PLAN, **latent_seam),
         "TileStitchLatentSeamTilesMerge": dict(samples=latent, tiles=latent_seam_tiles, seam_plan=latent_seam_plan),
         "TileStitchFrequencySplit": dict(image=img, bands=2),

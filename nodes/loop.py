@@ -1,0 +1,200 @@
+"""Nodes of ``tiling/loop.py``: Tile Loop Start / End, a loop over tiles whose body is any subgraph, by graph expansion."""
+
+from __future__ import annotations
+
+import json
+from typing import Dict, List, Optional, Tuple
+
+import torch
+
+from ..tiling.loop import ORDERS, TileLoop, parse_prompts, start_loop
+from ..tiling.plan import TilePlan
+from .common import TILE_PLAN, category, check_finite, check_image, check_plan, progress_hook
+
+TILE_LOOP = "TILE_LOOP"
+
+
+class TileLoopStart:
+    DESCRIPTION = (
+        "Open a loop over the tiles of a plan: wire any nodes between this and Tile Loop End (an img2img sampler, a "
+        "FLUX Kontext edit, an inpainting model, a filter). Tiles are processed one after the other; each is cut from "
+        "the current canvas, so its overlap already holds its finished neighbours' processed pixels and the model "
+        "continues them. Every tile also gets its own prompt line. Runs inside one prompt (ComfyUI's graph "
+        "expansion), headless too."
+    )
+    CATEGORY = category("tiles")
+    FUNCTION = "start"
+    RETURN_TYPES = (TILE_LOOP, "IMAGE", "MASK", "INT", "STRING", "STRING")
+    RETURN_NAMES = ("loop", "tile", "pending_mask", "index", "prompt", "box")
+    OUTPUT_TOOLTIPS = (
+        "Connect to Tile Loop End's loop input.",
+        "The current tile, cut from the canvas as it is now (finished neighbours' pixels in its overlap).",
+        "Where the tile is still to be drawn: 1 away from finished tiles, 0 inside them, a ramp across the band (for "
+        "inpainting models and Set Latent Noise Mask).",
+        "The tile's index in plan order (row by row).",
+        "The tile's prompt: its line of prompts, or base_prompt.",
+        "The tile's box as JSON {x, y, width, height} in image pixels.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "image": ("IMAGE", {"tooltip": "The image to process tile by tile."}),
+                "plan": (TILE_PLAN, {"tooltip": "The tile plan (e.g. Tile Split's plan output for this image)."}),
+                "order": (list(ORDERS), {"default": "serpentine", "tooltip": (
+                    "raster: row by row. serpentine: rows alternating direction (each tile follows a neighbour). "
+                    "centre_out: from the centre. chess: every other tile first, then the ones between (which see "
+                    "finished neighbours on every side).")}),
+                "band": ("INT", {"default": 32, "min": 0, "max": 4096, "tooltip": (
+                    "Width (px) of the ramp between finished pixels and the new tile's. 0: a hard edge.")}),
+                "keep_finished": ("BOOLEAN", {"default": False, "tooltip": (
+                    "On: finished pixels never change (the ramp lies wholly in the new tile's pending part). Off: they "
+                    "change only inside the band.")}),
+                "base_prompt": ("STRING", {"default": "", "multiline": False, "tooltip": "The prompt of every tile whose line is empty; {base} in a line inserts it."}),
+                "prompts": ("STRING", {"default": "", "multiline": True, "tooltip": (
+                    "One line per tile, in plan order (row by row); an empty or missing line gives base_prompt.")}),
+            },
+            "optional": {
+                "loop": (TILE_LOOP, {"tooltip": "Leave unconnected: the loop sets it for the next tile."}),
+            },
+            "hidden": {"unique_id": "UNIQUE_ID"},
+        }
+
+    def start(self, image: torch.Tensor, plan: TilePlan, order: str, band: int, keep_finished: bool, base_prompt: str,
+              prompts: str, loop: Optional[TileLoop] = None, unique_id: Optional[str] = None):
+        if loop is None:
+            image = check_image(image, "image")
+            check_finite(image, "image")
+            plan = check_plan(plan).for_image_size(image.shape[1], image.shape[2], "image")
+            loop = start_loop(image, plan, order, parse_prompts(prompts, plan.count, base_prompt), band, keep_finished)
+        elif not isinstance(loop, TileLoop):
+            raise ValueError(f"loop must come from Tile Loop End's expansion (leave it unconnected), got {type(loop).__name__}")
+        loop.start_id = unique_id
+        t = loop.plan.tiles[loop.current]
+        box = json.dumps({"x": t.x, "y": t.y, "width": t.width, "height": t.height})
+        pending = loop.pending()[None].expand(loop.canvas.shape[0], -1, -1).contiguous()
+        return (loop, loop.tile(), pending, t.index, loop.prompts[t.index], box)
+
+
+class TileLoopEnd:
+    DESCRIPTION = (
+        "Close a tile loop: paste the processed tile into the canvas (by the pending mask: finished pixels change only "
+        "inside the band) and run the body again for the next tile; after the last tile, output the image. Progress "
+        "shows tile k of n; Cancel stops between tiles."
+    )
+    CATEGORY = category("tiles")
+    FUNCTION = "end"
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("image",)
+    OUTPUT_TOOLTIPS = ("The image with every tile processed.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "loop": (TILE_LOOP, {"tooltip": "From Tile Loop Start."}),
+                "tile": ("IMAGE", {"tooltip": "The processed tile, at the tile's size."}),
+            },
+            "hidden": {"dynprompt": "DYNPROMPT", "unique_id": "UNIQUE_ID"},
+        }
+
+    def end(self, loop: TileLoop, tile: torch.Tensor, dynprompt=None, unique_id: Optional[str] = None):
+        if not isinstance(loop, TileLoop):
+            raise ValueError(f"loop must come from Tile Loop Start, got {type(loop).__name__}")
+        tile = check_image(tile, "tile")
+        check_finite(tile, "tile")
+        if tile.shape[0] != loop.canvas.shape[0] or tile.shape[-1] != loop.canvas.shape[-1]:
+            raise ValueError(f"tile is {tuple(tile.shape)}; the loop's tiles are [{loop.canvas.shape[0]}, h, w, "
+                             f"{loop.canvas.shape[-1]}]: give the processed tile back with the same batch and channels")
+        loop.paste(tile)
+        hook = progress_hook(len(loop.order))
+        if hook is not None:
+            hook(loop.step, len(loop.order))  # raises when Cancel was pressed: the loop stops between tiles
+        if loop.done or dynprompt is None:
+            return (loop.canvas,)
+        return _expand_next(loop, dynprompt, unique_id)
+
+
+def _ancestors(node_id: str, dynprompt, children: Dict[str, List[str]]) -> None:
+    """Fill ``children[parent] = [child, ...]`` for every ancestor of ``node_id``."""
+    from comfy_execution.graph_utils import is_link
+
+    stack = [node_id]
+    seen = set()
+    while stack:
+        nid = stack.pop()
+        if nid in seen:
+            continue
+        seen.add(nid)
+        for v in dynprompt.get_node(nid).get("inputs", {}).values():
+            if is_link(v):
+                children.setdefault(v[0], []).append(nid)
+                stack.append(v[0])
+
+
+def _expand_next(loop: TileLoop, dynprompt, end_id: str):
+    """The body between Start and End again, for the next tile: a copy of every node on a path Start -> End."""
+    from comfy_execution.graph_utils import GraphBuilder, is_link
+
+    children: Dict[str, List[str]] = {}
+    _ancestors(end_id, dynprompt, children)
+    body = {loop.start_id}
+    stack = [loop.start_id]
+    while stack:  # descendants of Start among End's ancestors
+        for child in children.get(stack.pop(), []):
+            if child not in body:
+                body.add(child)
+                stack.append(child)
+    body.add(end_id)
+    graph = GraphBuilder()
+    name = {nid: ("Next" if nid == end_id else nid) for nid in body}
+    for nid in body:
+        graph.node(dynprompt.get_node(nid)["class_type"], name[nid]).set_override_display_id(nid)
+    for nid in body:
+        node = graph.lookup_node(name[nid])
+        for k, v in dynprompt.get_node(nid)["inputs"].items():
+            if is_link(v) and v[0] in body:
+                node.set_input(k, graph.lookup_node(name[v[0]]).out(v[1]))
+            else:
+                node.set_input(k, v)
+    graph.lookup_node(name[loop.start_id]).set_input("loop", loop)  # the state goes on: same canvas, next tile
+    return {"result": (graph.lookup_node("Next").out(0),), "expand": graph.finalize()}
+
+
+class TilePromptEncode:
+    DESCRIPTION = (
+        "Encode the current tile's prompt (Tile Loop Start's prompt output) with a CLIP model, as CLIP Text Encode "
+        "does with its text box: each tile's model call gets its own text."
+    )
+    CATEGORY = category("tiles")
+    FUNCTION = "encode"
+    RETURN_TYPES = ("CONDITIONING",)
+    RETURN_NAMES = ("conditioning",)
+    OUTPUT_TOOLTIPS = ("The tile's conditioning.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "clip": ("CLIP", {"tooltip": "The text encoder (e.g. DualCLIPLoader for FLUX)."}),
+            "prompt": ("STRING", {"forceInput": True, "tooltip": "Tile Loop Start's prompt output."}),
+        }}
+
+    def encode(self, clip, prompt: str):
+        if not callable(getattr(clip, "tokenize", None)):
+            raise ValueError(f"clip must be a CLIP model (a CLIP loader's output), got {type(clip).__name__}")
+        if not isinstance(prompt, str):
+            raise ValueError(f"prompt must be text, got {type(prompt).__name__}")
+        return (clip.encode_from_tokens_scheduled(clip.tokenize(prompt)),)
+
+
+NODE_CLASS_MAPPINGS = {
+    "TileStitchTileLoopStart": TileLoopStart,
+    "TileStitchTileLoopEnd": TileLoopEnd,
+    "TileStitchTilePromptEncode": TilePromptEncode,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "TileStitchTileLoopStart": "Tile Loop Start",
+    "TileStitchTileLoopEnd": "Tile Loop End",
+    "TileStitchTilePromptEncode": "Tile Prompt Encode",
+}
