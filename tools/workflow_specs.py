@@ -459,7 +459,7 @@ FLUX_TILE_LOOP_REFINE = Spec(
     nodes=[
         N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Photo", col=0, width=320),
         N(2, "TileStitchSplit", {"mode": "tile_size", "tile_width": 1024, "tile_height": 1024, "overlap": 128, "align": 16, "shrink_tiles": True},
-          title="Tile grid", col=1, width=300),
+          title="Tile grid", col=1, width=320),
         N(3, "TileStitchTileLoopStart", {"order": "serpentine", "band": 48, "keep_finished": False,
                                          "base_prompt": REFINE_PROMPT, "prompts": ""}, title="Tile loop: start", col=2, width=320),
         N(4, "VAEEncode", title="Encode the tile", col=3, width=200),
