@@ -60,3 +60,43 @@ def test_a_4x3_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(co
     # loop's result differs from inverting every tile of the original independently
     independent = 1.0 - image[0].numpy()
     assert float(np.abs(result - independent).max()) > 0.3
+
+
+def rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def test_a_121_tile_loop_keeps_its_memory_bounded(comfy):
+    """121 tiles of 256 x 256 (0.75 MB each) over a 2304 x 2304 image (64 MB as float32): the server grows by less
+    than a copy of every tile per node per iteration would (121 x 3 nodes x 0.75 MB = 272 MB); the canvas is one
+    tensor updated in place."""
+    server, client = comfy
+    pixels = np.rint(load_photo("bokeh", 2304)[0, :2304, :2304].numpy() * 255).astype(np.uint8)
+    name = client.upload_image(png_bytes(pixels), "loop_100.png")
+    widgets = dict(mode="tile_size", tile_width=256, tile_height=256, overlap=32, rows=2, cols=2, max_megapixels=1.0, align=8)
+
+    def prompt(rows_cols):
+        return {
+            "1": {"class_type": "LoadImage", "inputs": {"image": name}},
+            "2": {"class_type": "TileStitchSplit", "inputs": {"image": ["1", 0], **widgets, **rows_cols}},
+            "3": {"class_type": "TileStitchTileLoopStart", "inputs": {"image": ["1", 0], "plan": ["2", 1], "order": "raster",
+                                                                     "band": 16, "keep_finished": False, "base_prompt": "", "prompts": ""}},
+            "4": {"class_type": "ImageInvert", "inputs": {"image": ["3", 1]}},
+            "5": {"class_type": "TileStitchTileLoopEnd", "inputs": {"loop": ["3", 0], "tile": ["4", 0]}},
+            "6": {"class_type": "PreviewImage", "inputs": {"images": ["5", 0]}},
+        }
+
+    pid = server.launcher.proc.pid
+    client.wait(client.queue(prompt({"tile_width": 248})), timeout=600)  # warm up (imports, caches) on another plan
+    before = rss_mb(pid)
+    import time
+
+    t0 = time.perf_counter()
+    client.wait(client.queue(prompt({})), timeout=600)
+    seconds = time.perf_counter() - t0
+    grown = rss_mb(pid) - before
+    print(f"121-tile loop: {seconds:.1f} s ({1000 * seconds / 121:.0f} ms per tile with an ImageInvert body), RSS +{grown:.0f} MB")
+    assert grown < 150, grown
