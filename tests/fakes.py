@@ -132,3 +132,14 @@ def install_folder_paths(tmp_path, monkeypatch=None):
     else:
         monkeypatch.setitem(sys.modules, "folder_paths", fp)
     return inp, outp
+
+
+class FakeCLIP:
+    """What a ComfyUI CLIP offers a text node: ``tokenize(text)`` and ``encode_from_tokens_scheduled(tokens)``."""
+
+    def tokenize(self, text):
+        return {"words": text.split()}
+
+    def encode_from_tokens_scheduled(self, tokens):
+        n = max(1, len(tokens["words"]))
+        return [[torch.zeros(1, n, 8), {"pooled_output": torch.zeros(1, 8)}]]

@@ -28,7 +28,7 @@ from tilestitch.nodes.correct import FrequencySplit
 from tilestitch.nodes.loop import TileLoopStart
 from tilestitch.nodes.seam_tiles import LatentSeamTiles, SeamTiles
 
-from fakes import FakeModel, FakeUpscaleModel, FakeVAE, install_folder_paths, install_patcher_extension
+from fakes import FakeCLIP, FakeModel, FakeUpscaleModel, FakeVAE, install_folder_paths, install_patcher_extension
 
 H, W = 64, 96
 PLAN_WIDGETS = dict(mode="tile_size", tile_width=32, tile_height=32, overlap=8, rows=2, cols=2, max_megapixels=1.0, align=8)
@@ -123,6 +123,7 @@ def valid_inputs(name: str, env) -> Dict[str, Any]:
     latent_seam = dict(mode="bands", zone_width=4, tile_width=6, tile_height=6, overlap=2)
     latent_seam_tiles, latent_seam_plan, _, _ = LatentSeamTiles().split(latent, LATENT_PLAN, **latent_seam)
     return {
+        "TileStitchTilePromptEncode": dict(clip=FakeCLIP(), prompt="w1 w2"),
         "TileStitchTileLoopStart": dict(image=img, plan=PIXEL_PLAN, **loop_widgets),
         "TileStitchTileLoopEnd": dict(loop=copy.deepcopy(loop_state), tile=loop_tile),
         "TileStitchLatentSeamTiles": dict(samples=latent, plan=LATENT_PLAN, **latent_seam),
@@ -357,7 +358,7 @@ def test_non_contiguous_inputs_give_the_same_result(node, layout, env, comfy_lik
     args = {k: relayout(v, layout) for k, v in kwargs.items()}
     assert any(isinstance(v, torch.Tensor) and not v.is_contiguous() for v in tensors_of(list(args.values()))) or node in (
         "TileStitchPlanInfo", "TileStitchTiledDenoise", "TileStitchSanaTextEncode", "TileStitchSanaTiledSampler",
-        "TileStitchFrequencyBand", "TileStitchFrequencyJoin"), node  # these take no tensor (bands are a value of their own)
+        "TileStitchFrequencyBand", "TileStitchFrequencyJoin", "TileStitchTilePromptEncode"), node  # these take no tensor
     torch.manual_seed(0)
     got = tensors_of(getattr(cls(), cls.FUNCTION)(**args))
     assert len(got) == len(expected)
