@@ -61,6 +61,11 @@ class TileLoopStart:
             "hidden": {"unique_id": "UNIQUE_ID"},
         }
 
+    @classmethod
+    def IS_CHANGED(cls, **kwargs):
+        # never reuse a cached start: its loop state is consumed (and its canvas drawn on) by the run that made it
+        return float("nan")
+
     def start(self, image: torch.Tensor, plan: TilePlan, order: str, band: int, keep_finished: bool, base_prompt: str,
               prompts: str, loop: Optional[TileLoop] = None, unique_id: Optional[str] = None):
         if loop is None:

@@ -100,3 +100,28 @@ def test_a_121_tile_loop_keeps_its_memory_bounded(comfy):
     grown = rss_mb(pid) - before
     print(f"121-tile loop: {seconds:.1f} s ({1000 * seconds / 121:.0f} ms per tile with an ImageInvert body), RSS +{grown:.0f} MB")
     assert grown < 150, grown
+
+
+def test_a_second_prompt_that_changes_only_the_body_runs_the_loop_again_from_the_image(comfy):
+    server, client = comfy
+    pixels = np.rint(load_photo("kodim23")[0].numpy() * 255).astype(np.uint8)
+    name = client.upload_image(png_bytes(pixels), "loop_again.png")
+    widgets = dict(mode="tile_size", tile_width=320, tile_height=224, overlap=96, rows=2, cols=2, max_megapixels=1.0, align=8)
+    prompt = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": name}},
+        "2": {"class_type": "TileStitchSplit", "inputs": {"image": ["1", 0], **widgets}},
+        "3": {"class_type": "TileStitchTileLoopStart", "inputs": {"image": ["1", 0], "plan": ["2", 1], "order": "raster", "band": 24,
+                                                                 "keep_finished": False, "base_prompt": "", "prompts": ""}},
+        "4": {"class_type": "ImageInvert", "inputs": {"image": ["3", 1]}},
+        "5": {"class_type": "TileStitchTileLoopEnd", "inputs": {"loop": ["3", 0], "tile": ["4", 0]}},
+        "6": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["5", 0], "filename_prefix": "loop_again",
+                                                               "format": "tiff_float32", "compression": 0}},
+    }
+    client.wait(client.queue(prompt), timeout=600)
+    prompt["7"] = {"class_type": "ImageInvert", "inputs": {"image": ["4", 0]}}  # the body becomes the identity
+    prompt["5"]["inputs"]["tile"] = ["7", 0]
+    entry = client.wait(client.queue(prompt), timeout=600)
+    files = [f for f in client.output_files(entry) if f.filename.endswith(".tif")]
+    assert len(files) == 1, server.log_tail()
+    result = tifffile.imread(io.BytesIO(client.download(files[0])))
+    assert float(np.abs(result - pixels.astype(np.float32) / 255).max()) <= 1e-6  # from the image, not the first run's canvas
