@@ -116,7 +116,7 @@ class TileLoopEnd:
         hook = progress_hook(len(loop.order))
         if hook is not None:
             hook(loop.step, len(loop.order))  # raises when Cancel was pressed: the loop stops between tiles
-        if loop.done or dynprompt is None:
+        if loop.done or dynprompt is None:  # no dynprompt: called outside ComfyUI's executor, one tile per call
             return (loop.canvas,)
         return _expand_next(loop, dynprompt, unique_id)
 
