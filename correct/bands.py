@@ -36,14 +36,9 @@ import torch
 
 from ..imaging.filters import add_upsampled_, gaussian_blur
 from ..imaging.resample import resize_hwc, resize_planar
-from .frequency import lowpass_to
+from .frequency import level_size, lowpass_to
 
 MAX_BANDS = 12
-
-
-def level_size(height: int, width: int, level: int) -> tuple:
-    """The size of pyramid level ``level`` of a ``height x width`` picture (``1 / 2^level``, rounded, at least 1 px)."""
-    return max(1, round(height / 2**level)), max(1, round(width / 2**level))
 
 
 def _low(image: torch.Tensor, level: int, height: int, width: int) -> torch.Tensor:

@@ -123,13 +123,18 @@ def frequency_merge(
                 if progress is not None:
                     progress(i * c + ch + 1, steps)
         else:
-            lh, lw = max(1, round(h / 2**n)), max(1, round(w / 2**n))
+            lh, lw = level_size(h, w, n)
             img_low = lowpass_to(out[i].numpy(), lh, lw)
             ref_low = lowpass_to(ref, lh, lw)
             add_upsampled_(out[i], (ref_low - img_low)[0], strength)
             if progress is not None:
                 progress(i + 1, steps)
     return out
+
+
+def level_size(height: int, width: int, level: int) -> tuple:
+    """The size of pyramid level ``level`` of a ``height x width`` picture (``1 / 2^level``, rounded, at least 1 px)."""
+    return max(1, round(height / 2**level)), max(1, round(width / 2**level))
 
 
 def lowpass_to(img: np.ndarray, height: int, width: int) -> torch.Tensor:

@@ -177,15 +177,15 @@ def _blurred(rgb: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(rgb, (0, 0), sigma) if sigma > 0 else rgb
 
 
-def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, busy: np.ndarray, quiet: np.ndarray, valid: np.ndarray, opts: DetectOptions,
-              robust: bool = False):
-    """``(z, cue index, delta_e, models)`` for one pass (``robust``: the first look, nothing known to be changed yet)."""
-    import cv2
+def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, busy: np.ndarray, busy_wide: np.ndarray, quiet: np.ndarray,
+              valid: np.ndarray, opts: DetectOptions, robust: bool = False):
+    """``(z, cue index, delta_e, models)`` for one pass (``robust``: the first look, nothing known to be changed yet).
 
+    ``busy_wide``: the busyness averaged over ``REGION_SIGMA`` px, which the region and texture cues are binned by
+    (they average over that support: the smooth inside of a small bright feature carries its edges' contrast).
+    """
     bins = BusyBins(busy, quiet)
-    # the region and texture cues average over REGION_SIGMA px: their noise follows the busyness over that support
-    # (the smooth inside of a small bright feature carries its edges' re-rendered contrast)
-    wide = BusyBins(cv2.GaussianBlur(busy, (0, 0), REGION_SIGMA), quiet)
+    wide = BusyBins(busy_wide, quiet)
     de = colour_cue(lab_o, lab_e)
     if opts.threshold > 0:  # a fixed ΔE00 threshold: the colour cue reaches `sensitivity` there
         z_colour, m_colour = (de * (opts.sensitivity / opts.threshold)).astype(np.float32), None
@@ -289,7 +289,8 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     shift = global_shift(lab_o, lab_e, valid)
     lab_e -= shift
     busy = busyness(lab_o[..., 0])
-    z, cue, de, models = _evidence(lab_o, lab_e, busy, valid, valid, opts, robust=True)
+    busy_wide = cv2.GaussianBlur(busy, (0, 0), REGION_SIGMA)
+    z, cue, de, models = _evidence(lab_o, lab_e, busy, busy_wide, valid, valid, opts, robust=True)
     # pass 2: the colour and tone drift and the noise measured without what the first look found changed
     quiet = valid & ~(cv2.dilate(_decide(z, opts), _disk(6)) > 0)
     lab_e = rgb_to_lab(undo_colour_drift(rgb_e, colour_drift(rgb_o, rgb_e, quiet)), dim=-1)
@@ -297,7 +298,7 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     lab_e -= shift
     if opts.tone_sigma > 0:
         lab_e -= tone_field(lab_o, lab_e, quiet, opts.tone_sigma)
-    z, cue, de, models = _evidence(lab_o, lab_e, busy, quiet, valid, opts)
+    z, cue, de, models = _evidence(lab_o, lab_e, busy, busy_wide, quiet, valid, opts)
     mask = drop_faint_groups(_decide(z, opts), de, opts.least_delta_e, opts.group_radius)
     magnitude = np.sqrt(((lab_e - lab_o) ** 2).sum(-1)).astype(np.float32)
     ramp = np.clip((z - opts.grow) / max(opts.sensitivity - opts.grow, 1e-3), 0.0, 1.0)

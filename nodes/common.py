@@ -120,6 +120,12 @@ def _chunks(t: torch.Tensor):
             yield from (_chunks(sub[0]) if sub.shape[0] == 1 and sub.numel() > FINITE_CHUNK else (sub,))
 
 
+def per_tile(batch: torch.Tensor, images: int, count: int) -> list:
+    """An image-major tile batch ``[images * count, ...]`` as ``count`` entries of ``[images, ...]`` (views, for list outputs)."""
+    grouped = batch.view(images, count, *batch.shape[1:])
+    return [grouped[:, k] for k in range(count)]
+
+
 def check_finite(t: torch.Tensor, name: str, per: str = "image") -> None:
     """Raise a ValueError naming the input (and the first bad batch entry) if ``t`` has NaN or Inf.
 

@@ -10,6 +10,7 @@ import torch
 
 from ..correct.bands import MAX_BANDS, band_merge, check_bands, detail_energy, join_bands, split_bands
 from ..correct.frequency import METHODS as FREQUENCY_METHODS
+from ..correct.frequency import ASPECT_TOLERANCE as FREQUENCY_ASPECT_TOLERANCE
 from ..correct.frequency import WAVELETS, frequency_merge
 from ..correct.global_context import GlobalContext, build_context
 from ..correct.tile_color import METHODS, correct_and_measure
@@ -344,7 +345,7 @@ class BandMerge:
         if edit.shape[-1] != original.shape[-1]:
             raise ValueError(f"edit has {edit.shape[-1]} channels, the original {original.shape[-1]}")
         (H, W), (h, w) = original.shape[1:3], edit.shape[1:3]
-        if abs(math.log((w / h) / (W / H))) > 0.02:
+        if abs(math.log((w / h) / (W / H))) > FREQUENCY_ASPECT_TOLERANCE:
             raise ValueError(f"edit is {w} x {h} px, the original {W} x {H}: not the same aspect; give the whole picture, uncropped")
         masks = None
         if mask is not None:

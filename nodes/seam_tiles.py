@@ -8,7 +8,7 @@ import torch
 
 from ..tiling import TilePlan
 from ..tiling.seam_tiles import SEAM_MODES, SeamTilePlan, extract_seam_tiles, merge_seam_tiles, plan_seam_tiles, seam_tile_masks
-from .common import TILE_PLAN, category, check_finite, check_image, check_plan, latent_samples, progress_hook
+from .common import TILE_PLAN, category, check_finite, check_image, check_plan, latent_samples, per_tile, progress_hook
 
 SEAM_TILE_PLAN = "SEAM_TILE_PLAN"
 MODE_TOOLTIP = (
@@ -81,9 +81,7 @@ class SeamTilesList(SeamTiles):
         if sp is None:
             return ([tiles], None, [masks], summary)
         b = image.shape[0]
-        per_tile = [tiles.view(b, sp.count, *tiles.shape[1:])[:, k] for k in range(sp.count)]
-        per_mask = [masks.view(b, sp.count, *masks.shape[1:])[:, k] for k in range(sp.count)]
-        return (per_tile, sp, per_mask, summary)
+        return (per_tile(tiles, b, sp.count), sp, per_tile(masks, b, sp.count), summary)
 
 
 def _check_seam_tiles(tiles: torch.Tensor, sp: SeamTilePlan, batch: int) -> torch.Tensor:
@@ -149,12 +147,12 @@ class SeamTilesMergeList(SeamTilesMerge):
         img = check_image(image[0], "image")
         if sp is None:
             return (img,)
-        per_tile = [check_image(t, "tiles") for t in tiles]
-        if len({tuple(t.shape) for t in per_tile}) > 1 or per_tile[0].shape[0] != img.shape[0]:
-            shapes = sorted({tuple(t.shape) for t in per_tile})
+        listed = [check_image(t, "tiles") for t in tiles]
+        if len({tuple(t.shape) for t in listed}) > 1 or listed[0].shape[0] != img.shape[0]:
+            shapes = sorted({tuple(t.shape) for t in listed})
             raise ValueError(f"tiles must all be [{img.shape[0]}, {sp.tile_height}, {sp.tile_width}, C] (one batch entry per image), "
                              f"got shapes {shapes[:3]}")
-        stacked = torch.stack(per_tile, dim=1)  # [b, count, th, tw, C]
+        stacked = torch.stack(listed, dim=1)  # [b, count, th, tw, C]
         return super().merge(img, stacked.reshape(-1, *stacked.shape[2:]), sp)
 
 

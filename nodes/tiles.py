@@ -13,8 +13,8 @@ from ..blenders import BLENDERS, blend_tooltip
 from ..tiling import TilePlan, plan_by_tile_size
 from ..tiling.object_grid import mask_grid_report, plan_around_mask
 from .common import (
-    SHRINK_TILES, TILE_PLAN, category, check_finite, check_image, check_plan, cut_tiles, fit_mask, merge_tiles, plan_from_widgets,
-    plan_inputs,
+    SHRINK_TILES, TILE_PLAN, category, check_finite, check_image, check_plan, cut_tiles, fit_mask, merge_tiles, per_tile,
+    plan_from_widgets, plan_inputs,
 )
 
 
@@ -132,9 +132,7 @@ class TileSplitList(TileSplit):
               shrink_tiles: bool = False) -> Tuple[List[torch.Tensor], TilePlan, List[torch.Tensor]]:
         tiles, plan, mask_tiles = super().split(image, mode, tile_width, tile_height, overlap, rows, cols, max_megapixels, align, mask,
                                                 shrink_tiles)
-        per_tile = [tiles.view(plan.batch, plan.count, *tiles.shape[1:])[:, k] for k in range(plan.count)]
-        per_mask = [mask_tiles.view(plan.batch, plan.count, *mask_tiles.shape[1:])[:, k] for k in range(plan.count)]
-        return (per_tile, plan, per_mask)
+        return (per_tile(tiles, plan.batch, plan.count), plan, per_tile(mask_tiles, plan.batch, plan.count))
 
 
 class TileMerge:

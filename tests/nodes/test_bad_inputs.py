@@ -202,22 +202,7 @@ def names_the_input(message: str, name: str) -> bool:
 
 
 def outputs_ok(result) -> Tuple[bool, str]:
-    if isinstance(result, dict) and "result" in result:
-        result = result["result"]
-    found = []
-
-    def walk(x):
-        if isinstance(x, torch.Tensor):
-            found.append(x)
-        elif isinstance(x, (list, tuple)):
-            for v in x:
-                walk(v)
-        elif isinstance(x, dict):
-            for v in x.values():
-                walk(v)
-
-    walk(result)
-    for t in found:
+    for t in tensors_of(result):
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             return False, "NaN / Inf in an output"
     return True, ""
