@@ -29,8 +29,8 @@ class TileLoopStart:
     OUTPUT_TOOLTIPS = (
         "Connect to Tile Loop End's loop input.",
         "The current tile, cut from the canvas as it is now (finished neighbours' pixels in its overlap).",
-        "Where the tile is still to be drawn: 1 away from finished tiles, 0 inside them, a ramp across the band (for "
-        "inpainting models and Set Latent Noise Mask).",
+        "Where the tile is to be drawn: 1 wherever no finished tile lies, 0 inside finished tiles, a ramp across the "
+        "band on their side of the edge (for inpainting models and Set Latent Noise Mask; the paste uses the same mask).",
         "The tile's index in plan order (row by row).",
         "The tile's prompt: its line of prompts, or base_prompt.",
         "The tile's box as JSON {x, y, width, height} in image pixels.",
@@ -47,10 +47,11 @@ class TileLoopStart:
                     "centre_out: from the centre. chess: every other tile first, then the ones between (which see "
                     "finished neighbours on every side).")}),
                 "band": ("INT", {"default": 32, "min": 0, "max": 4096, "tooltip": (
-                    "Width (px) of the ramp between finished pixels and the new tile's. 0: a hard edge.")}),
+                    "Width (px) of the cross-fade from finished pixels to the new tile's, on the finished side of their "
+                    "edge (pixels no finished tile covers always take the new tile whole). 0: a hard edge.")}),
                 "keep_finished": ("BOOLEAN", {"default": False, "tooltip": (
-                    "On: finished pixels never change (the ramp lies wholly in the new tile's pending part). Off: they "
-                    "change only inside the band.")}),
+                    "On: finished pixels never change (a hard edge: band is not used; the model still sees them as "
+                    "context). Off: they change only inside the band.")}),
                 "base_prompt": ("STRING", {"default": "", "multiline": False, "tooltip": "The prompt of every tile whose line is empty; {base} in a line inserts it."}),
                 "prompts": ("STRING", {"default": "", "multiline": True, "tooltip": (
                     "One line per tile, in plan order (row by row); an empty or missing line gives base_prompt.")}),
@@ -92,14 +93,16 @@ class TileLoopEnd:
     FUNCTION = "end"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("image",)
-    OUTPUT_TOOLTIPS = ("The image with every tile processed.",)
+    OUTPUT_TOOLTIPS = ("The image with every tile processed (at the body's scale).",)
 
     @classmethod
     def INPUT_TYPES(cls):
         return {
             "required": {
                 "loop": (TILE_LOOP, {"tooltip": "From Tile Loop Start."}),
-                "tile": ("IMAGE", {"tooltip": "The processed tile, at the tile's size."}),
+                "tile": ("IMAGE", {"tooltip": (
+                    "The processed tile, at the tile's size or a whole multiple of it (an upscaler in the body): then the "
+                    "result is at that scale, and the next tiles' context is the canvas resampled back to input scale.")}),
             },
             "hidden": {"dynprompt": "DYNPROMPT", "unique_id": "UNIQUE_ID"},
         }
@@ -117,7 +120,7 @@ class TileLoopEnd:
         if hook is not None:
             hook(loop.step, len(loop.order))  # raises when Cancel was pressed: the loop stops between tiles
         if loop.done or dynprompt is None:  # no dynprompt: called outside ComfyUI's executor, one tile per call
-            return (loop.canvas,)
+            return (loop.result,)
         return _expand_next(loop, dynprompt, unique_id)
 
 

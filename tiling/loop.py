@@ -4,12 +4,20 @@ A ``TileLoop`` holds the canvas (one ``[B, H, W, C]`` tensor, updated in
 place), the plan, the order and which tiles are finished. Each step cuts the
 next tile from the *current* canvas, so the tile's overlap with finished
 tiles already holds their processed pixels (the model continues them instead
-of inventing its own version), and gives a ``pending`` mask: 1 where no
-finished tile lies, 0 inside finished tiles, a ramp across ``band`` px at
-their edge. ``paste`` writes the processed tile back by that mask: pixels
-the mask leaves at 0 (finished pixels deeper than the band) are never
-written; with ``keep_finished`` the ramp lies wholly on the pending side, so
-no finished pixel changes at all.
+of inventing its own version), and gives a ``pending`` mask: 1 wherever no
+finished tile lies (those pixels have no processed value yet, so they take
+the new tile's whole), 0 inside finished tiles deeper than ``band`` px from
+their edge, and between the two a ramp across the finished side's last
+``band`` px (a cross-fade of two processed versions). ``paste`` writes the
+processed tile back by that mask: pixels the mask leaves at 0 are never
+written; with ``keep_finished`` there is no ramp and no finished pixel
+changes at all.
+
+A body may return its tile larger by a whole factor ``s`` (an upscaler):
+the first such tile fixes ``s``, the result is then an ``s`` x larger
+canvas (the mask repeated ``s`` x ``s``), and the input-scale canvas the
+next tiles are cut from receives the processed tile area-averaged back to
+input scale, so context still flows from the finished neighbours.
 
 Orders (``ORDERS``): ``raster`` (row by row), ``serpentine`` (rows
 alternating direction: each tile's predecessor is its neighbour),
@@ -25,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 
 from .plan import TilePlan
 
@@ -74,6 +83,13 @@ class TileLoop:
     step: int = 0
     finished: List[int] = field(default_factory=list)
     start_id: Optional[str] = None  # the ComfyUI node that opened the loop (for the graph expansion)
+    scale: int = 1  # the body's whole upscale factor, fixed by the first processed tile
+    output: Optional[torch.Tensor] = None  # the canvas at output scale when scale > 1, else None (canvas is the output)
+
+    @property
+    def result(self) -> torch.Tensor:
+        """The processed image ``[B, s*H, s*W, C]``."""
+        return self.canvas if self.output is None else self.output
 
     @property
     def done(self) -> bool:
@@ -89,8 +105,8 @@ class TileLoop:
         return self.canvas[:, t.y : t.y + t.height, t.x : t.x + t.width].clone()
 
     def pending(self) -> torch.Tensor:
-        """``[th, tw]`` float32: how much of the current tile is still to be drawn (1 far from finished tiles, 0 inside
-        them beyond the band, a linear ramp across the band at their edge)."""
+        """``[th, tw]`` float32 in [0, 1]: how much of the current tile is to be drawn (1 wherever no finished tile lies,
+        0 inside finished tiles deeper than the band, a linear ramp across the band's finished side)."""
         t = self.plan.tiles[self.current]
         covered = torch.zeros((t.height, t.width), dtype=torch.bool)
         for k in self.finished:
@@ -101,38 +117,56 @@ class TileLoop:
                 covered[y0:y1, x0:x1] = True
         if not covered.any():
             return torch.ones((t.height, t.width), dtype=torch.float32)
-        if self.band <= 0:
+        if self.band <= 0 or self.keep_finished or bool(covered.all()):
             return (~covered).float()
-        return _ramp(covered, self.band, self.keep_finished)
+        return _ramp(covered, self.band)
 
     def paste(self, processed: torch.Tensor) -> None:
-        """Write the processed current tile ``[B, th, tw, C]`` into the canvas by ``pending()``, then step on."""
+        """Write the processed current tile ``[B, s*th, s*tw, C]`` into the canvas by ``pending()``, then step on."""
         t = self.plan.tiles[self.current]
-        if tuple(processed.shape[1:3]) != (t.height, t.width):
-            raise ValueError(f"the processed tile is {processed.shape[2]} x {processed.shape[1]} px, the tile {t.width} x {t.height}: "
-                             f"the loop body must give the tile back at its size")
+        scale = _whole_scale(tuple(processed.shape[1:3]), (t.height, t.width))
+        if self.step == 0 and scale > 1:
+            self.scale = scale
+            b, h, w, c = self.canvas.shape
+            self.output = torch.zeros((b, h * scale, w * scale, c), dtype=self.canvas.dtype)
+        elif scale != self.scale:
+            raise ValueError(f"the processed tile is {processed.shape[2]} x {processed.shape[1]} px for a {t.width} x {t.height} tile "
+                             f"(x{scale}); the loop's first tile came back x{self.scale}: every tile must come back at one scale")
         m = self.pending()
-        region = self.canvas[:, t.y : t.y + t.height, t.x : t.x + t.width]
-        sel = m > 0
-        p = processed.to(region.dtype)
-        region[:, sel] = region[:, sel] + m[sel][None, :, None] * (p[:, sel] - region[:, sel])
+        p = processed.to(self.canvas.dtype)
+        if self.scale > 1:
+            s = self.scale
+            _blend_into(self.output[:, t.y * s : (t.y + t.height) * s, t.x * s : (t.x + t.width) * s],
+                        p, m.repeat_interleave(s, 0).repeat_interleave(s, 1))
+            p = F.avg_pool2d(p.movedim(-1, 1), s).movedim(1, -1)  # the context for the next tiles, at input scale
+        _blend_into(self.canvas[:, t.y : t.y + t.height, t.x : t.x + t.width], p, m)
         self.finished.append(self.current)
         self.step += 1
 
 
-def _ramp(covered: torch.Tensor, band: int, keep_finished: bool) -> torch.Tensor:
-    """A ramp from the finished area (``covered``) into the pending one, by the distance to the finished area's edge."""
+def _whole_scale(got, tile) -> int:
+    """The whole factor ``s`` with ``got == s * tile`` on both axes, or a clear error."""
+    s = got[0] // tile[0]
+    if s < 1 or got != (s * tile[0], s * tile[1]):
+        raise ValueError(f"the processed tile is {got[1]} x {got[0]} px, the tile {tile[1]} x {tile[0]}: the loop body must give the "
+                         f"tile back at its size or a whole multiple of it (x2, x4...) on both sides")
+    return s
+
+
+def _blend_into(region: torch.Tensor, processed: torch.Tensor, m: torch.Tensor) -> None:
+    """``region += m * (processed - region)`` in place where ``m > 0`` (``region``, ``processed``: ``[B, h, w, C]``; ``m``: ``[h, w]``)."""
+    sel = m > 0
+    region[:, sel] = region[:, sel] + m[sel][None, :, None] * (processed[:, sel] - region[:, sel])
+
+
+def _ramp(covered: torch.Tensor, band: int) -> torch.Tensor:
+    """1 off the finished area (``covered``), on it a ramp from 1 at its edge to 0 at ``band`` px depth."""
     import cv2
     import numpy as np
 
     c = covered.numpy().astype(np.uint8)
-    outside = cv2.distanceTransform(1 - c, cv2.DIST_L2, 5)  # pending pixels: distance to the finished area
     inside = cv2.distanceTransform(c, cv2.DIST_L2, 5)  # finished pixels: distance to the pending area
-    if keep_finished:
-        ramp = np.where(c > 0, 0.0, np.clip(outside / band, 0.0, 1.0))
-    else:
-        signed = np.where(c > 0, -inside + 0.5, outside - 0.5)
-        ramp = np.clip(0.5 + signed / band, 0.0, 1.0)
+    ramp = np.where(c > 0, np.clip(1.0 - (inside - 0.5) / band, 0.0, 1.0), 1.0)
     return torch.from_numpy(ramp.astype(np.float32))
 
 
@@ -146,8 +180,8 @@ def start_loop(image: torch.Tensor, plan: TilePlan, order: str, prompts: Sequenc
 def run_loop(image: torch.Tensor, plan: TilePlan, process: Callable[[torch.Tensor, torch.Tensor, int, str], torch.Tensor], *,
              order: str = "raster", prompts: Sequence[str] = (), band: int = 16, keep_finished: bool = False) -> torch.Tensor:
     """The whole loop in one call (the reference the ComfyUI nodes are tested against): ``process(tile, pending, index,
-    prompt)`` per tile, in ``order``; returns the canvas."""
+    prompt)`` per tile, in ``order``; returns the result (``[B, s*H, s*W, C]`` for a body that upscales x ``s``)."""
     loop = start_loop(image, plan, order, list(prompts) or [""] * plan.count, band, keep_finished)
     while not loop.done:
         loop.paste(process(loop.tile(), loop.pending(), loop.current, loop.prompts[loop.current]))
-    return loop.canvas
+    return loop.result

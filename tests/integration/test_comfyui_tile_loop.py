@@ -23,8 +23,9 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("order", ["serpentine", "chess"])
-def test_a_4x3_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(comfy, order):
+@pytest.mark.parametrize("order,scale", [("serpentine", 1), ("chess", 1), ("serpentine", 2)])
+def test_a_4x3_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(comfy, order, scale):
+    """scale 2: the body upscales each tile x2 (nearest), so the result is x2 and the context flows at input scale."""
     server, client = comfy
     pixels = np.rint(load_photo("kodim23")[0].numpy() * 255).astype(np.uint8)  # 768 x 512
     name = client.upload_image(png_bytes(pixels), f"loop_{order}.png")
@@ -35,8 +36,9 @@ def test_a_4x3_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(co
         "3": {"class_type": "TileStitchTileLoopStart", "inputs": {"image": ["1", 0], "plan": ["2", 1], "order": order, "band": 24,
                                                                  "keep_finished": False, "base_prompt": "", "prompts": ""}},
         "4": {"class_type": "ImageInvert", "inputs": {"image": ["3", 1]}},  # the body: any core node
-        "5": {"class_type": "TileStitchTileLoopEnd", "inputs": {"loop": ["3", 0], "tile": ["4", 0]}},
-        "6": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["5", 0], "filename_prefix": f"loop_{order}",
+        "7": {"class_type": "ImageScaleBy", "inputs": {"image": ["4", 0], "upscale_method": "nearest-exact", "scale_by": float(scale)}},
+        "5": {"class_type": "TileStitchTileLoopEnd", "inputs": {"loop": ["3", 0], "tile": ["7", 0]}},
+        "6": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["5", 0], "filename_prefix": f"loop_{order}_{scale}",
                                                                "format": "tiff_float32", "compression": 0}},
     }
     entry = client.wait(client.queue(prompt), timeout=600)
@@ -50,7 +52,7 @@ def test_a_4x3_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(co
 
     def invert(tile, pending, index, prompt):
         seen.append(index)
-        return 1.0 - tile
+        return (1.0 - tile).repeat_interleave(scale, 1).repeat_interleave(scale, 2)
 
     reference = run_loop(image, plan, invert, order=order, band=24)[0].numpy()
     assert sorted(seen) == list(range(plan.count))
@@ -59,7 +61,7 @@ def test_a_4x3_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(co
     # context propagation: inverting a tile that already holds inverted neighbours puts their pixels back, so the
     # loop's result differs from inverting every tile of the original independently
     independent = 1.0 - image[0].numpy()
-    assert float(np.abs(result - independent).max()) > 0.3
+    assert float(np.abs(result[::scale, ::scale] - independent).max()) > 0.3
 
 
 def rss_mb(pid: int) -> float:
