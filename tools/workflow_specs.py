@@ -503,4 +503,61 @@ FLUX_TILE_LOOP_REFINE = Spec(
         "tile its own text; empty lines use the base prompt.", col=0, width=640, height=220)],
 )
 
-SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE, UPSCALE_X4_REFINE_SEAM_PASS, FLUX_KONTEXT_GLOBAL_EDIT, FLUX_TILE_LOOP_REFINE]
+FLUX_KONTEXT_TILE_LOOP_EDIT = Spec(
+    name="flux_kontext_tile_loop_edit",
+    description="Edit a large photo with FLUX.1 Kontext tile by tile in one prompt: each tile is edited with the instruction plus its own line, its reference is the tile itself, and it sees its finished neighbours.",
+    nodes=[
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Photo", col=0, width=320),
+        N(2, "TileStitchSplit", {"mode": "tile_size", "tile_width": 1024, "tile_height": 1024, "overlap": 128, "align": 16, "shrink_tiles": True},
+          title="Tile grid", col=1, width=320),
+        N(3, "TileStitchTileLoopStart", {"order": "serpentine", "band": 48, "keep_finished": False,
+                                         "base_prompt": "make the metal rose gold, keep everything else unchanged",
+                                         "prompts": ""}, title="Tile loop: start", col=2, width=340),
+        N(4, "VAEEncode", title="Encode the tile", col=3, width=200),
+        N(5, "SetLatentNoiseMask", title="Redraw what is pending", col=3, width=240),
+        N(6, "TileStitchTilePromptEncode", title="Instruction + this tile's line", col=3, width=260),
+        N(20, "ReferenceLatent", title="Reference: the current tile", col=4, width=260),
+        N(16, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 1.0},
+          title="Kontext edit of the tile", col=4, width=300),
+        N(17, "VAEDecode", title="Decode the tile", col=5, width=200),
+        N(18, "TileStitchTileLoopEnd", title="Tile loop: end", col=5, width=240),
+        N(19, "SaveImage", {"filename_prefix": "TileStitch/kontext_tile_loop"}, title="Save", col=6, width=320),
+        *[n for n in KONTEXT_LOADERS if n.id in (10, 11, 12, 14, 15)],
+    ],
+    links=[
+        (1, "IMAGE", 2, "image"),
+        (1, "IMAGE", 3, "image"),
+        (2, "plan", 3, "plan"),
+        (3, "tile", 4, "pixels"),
+        (12, "VAE", 4, "vae"),
+        (4, "LATENT", 5, "samples"),
+        (3, "pending_mask", 5, "mask"),
+        (11, "CLIP", 6, "clip"),
+        (3, "prompt", 6, "prompt"),
+        (6, "conditioning", 14, "conditioning"),
+        (14, "CONDITIONING", 20, "conditioning"),
+        (4, "LATENT", 20, "latent"),
+        (6, "conditioning", 15, "conditioning"),
+        (10, "MODEL", 16, "model"),
+        (20, "CONDITIONING", 16, "positive"),
+        (15, "CONDITIONING", 16, "negative"),
+        (5, "LATENT", 16, "latent_image"),
+        (16, "LATENT", 17, "samples"),
+        (12, "VAE", 17, "vae"),
+        (3, "loop", 18, "loop"),
+        (17, "IMAGE", 18, "tile"),
+        (18, "image", 19, "images"),
+    ],
+    notes=[Note(
+        "## FLUX Kontext, tile by tile, each tile seeing its finished neighbours\n"
+        "Models as in the Kontext workflows. Everything between **Tile Loop Start** and **Tile Loop End** runs once per "
+        "tile inside this one prompt (also headless). Each tile is cut from the canvas as it is now, so its overlap "
+        "holds the neighbours' *edited* pixels; Kontext gets the tile itself as its reference and redraws only the "
+        "pending part (the noise mask), continuing what is finished. The instruction is *base_prompt*; write one line "
+        "per tile in *prompts* (row by row, `{base}` inserts the instruction) to tell a tile what it shows, e.g. "
+        "`{base}; this tile: the clasp`. For a local edit on a photo larger than Kontext's ~1 MP, the full-res edit "
+        "workflow (Diff Merge) is cheaper; this one is for edits that cover the whole picture at full detail.",
+        col=0, width=640, height=240)],
+)
+
+SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE, UPSCALE_X4_REFINE_SEAM_PASS, FLUX_KONTEXT_GLOBAL_EDIT, FLUX_TILE_LOOP_REFINE, FLUX_KONTEXT_TILE_LOOP_EDIT]

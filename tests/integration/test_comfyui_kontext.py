@@ -1,4 +1,4 @@
-"""The two shipped FLUX Kontext workflows end to end in a real ComfyUI, queued by the headless client.
+"""The shipped FLUX workflows end to end in a real ComfyUI, queued by the headless client.
 
 Tiny random-weight models stand in for the releases (ComfyUI's own Flux,
 CLIP-L, T5 and autoencoder classes; see build_tiny_flux.py), so the checks
@@ -129,4 +129,25 @@ def test_tile_loop_workflow_refines_tile_by_tile_with_a_prompt_per_tile(comfy, t
     # 768 x 512 in 384 x 256 tiles with overlap >= 64: 3 x 3 tiles, one model call each (one tile a call, one step)
     assert len(calls) == 9 and all(c["x"] == [1, 16, 256 // 8, 384 // 8] and c["finite"] for c in calls), calls
     (out,) = saved_paths(res, "tile_loop_refine")
+    assert np.asarray(Image.open(out).convert("RGB")).shape == original.shape
+
+
+def test_kontext_tile_loop_edits_each_tile_with_its_own_line_and_the_tile_as_reference(comfy, tmp_path):
+    server, client = comfy
+    src, original = photo_png(tmp_path)  # 768 x 512
+    client._request("/tilestitch_test/flux_calls", method="DELETE")
+    res = run_client(server, "flux_kontext_tile_loop_edit.json", "--image", f"Photo={src}", *TINY,
+                     "--set", "Tile grid.tile_width=384", "--set", "Tile grid.tile_height=256", "--set", "Tile grid.overlap=64",
+                     "--set", "Tile grid.shrink_tiles=false", "--set", "Kontext edit of the tile.steps=1",
+                     "--set", "Tile loop: start.prompts={base}; the clasp\n\n{base}; the stone", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr + server.log_tail()
+    calls = client.get_json("/tilestitch_test/flux_calls")
+    tile_latent = [1, 16, 256 // 8, 384 // 8]
+    # 3 x 3 tiles, one call each; Kontext's reference is the tile being edited (its own latent), not the whole photo
+    assert len(calls) == 9 and all(c["x"] == tile_latent and c["ref_latents"] == [tile_latent] and c["finite"] for c in calls), calls
+    # serpentine order visits tiles 0, 1, 2, 5, 4, 3, 6, 7, 8: tiles 0 and 2 have their own lines, the rest the instruction
+    text = {k: c["context_sum"] for k, c in zip([0, 1, 2, 5, 4, 3, 6, 7, 8], calls)}
+    assert len({text[k] for k in (1, 3, 4, 5, 6, 7, 8)}) == 1
+    assert len({text[0], text[1], text[2]}) == 3
+    (out,) = saved_paths(res, "kontext_tile_loop")
     assert np.asarray(Image.open(out).convert("RGB")).shape == original.shape

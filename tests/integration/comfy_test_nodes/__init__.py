@@ -113,6 +113,7 @@ def _recording_forward(self, x, timestep, context, y=None, guidance=None, ref_la
     CALLS.append({
         "x": list(x.shape),
         "context": list(context.shape),
+        "context_sum": float(context.double().sum()),  # a fingerprint of the text states (per-tile prompts)
         "ref_latents": [list(r.shape) for r in ref_latents] if ref_latents is not None else None,
         "finite": bool(torch.isfinite(out).all()),
     })
