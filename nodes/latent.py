@@ -11,13 +11,17 @@ from ..blenders import blend as blend_tiles
 from ..correct.global_context import GlobalContext
 from ..imaging.resample import resize_planar
 from ..tiling import LATENT, MASK, TilePlan, extract_tiles
-from ..tiling.cond_tiling import ControlTiler, needs_single_tiles, tile_conds
+from ..tiling.cond_tiling import TEXT_CONDS, ControlTiler, TileText, needs_single_tiles, tile_conds, with_tile_text
 from ..tiling.denoise import DENOISE_WINDOWS, GlobalGuidance, latent_plan, shifted_plan, tiled_predict
+from ..tiling.loop import prompt_lines
 from ..tiling.sizing import AUTO_SAFETY, largest_batch
 from .common import SHRINK_TILES, TILE_PLAN, category, check_plan, latent_samples, plan_from_widgets, plan_inputs, text_progress
 from .correct import GLOBAL_CONTEXT
 
 SOURCE_BATCH_INDEX = "tilestitch_source_batch_index"
+
+
+TILE_CONDITIONING = "TILE_CONDITIONING"
 
 
 def _mask_planar(mask: torch.Tensor, batch: int, height: int, width: int) -> Tuple[torch.Tensor, int]:
@@ -109,11 +113,14 @@ def _conform_hint(image: torch.Tensor, width: int, height: int, method: str) -> 
 class TiledDenoiseState:
     """The CALC_COND_BATCH wrapper a patched model carries: every conditioning batch is evaluated tile by tile."""
 
-    def __init__(self, tile_height, tile_width, overlap, align, window, margin, tile_batch_size, shift, crop_references, guidance):
+    def __init__(self, tile_height, tile_width, overlap, align, window, margin, tile_batch_size, shift, crop_references, guidance,
+                 tile_text: Optional[TileText] = None):
         self.tile_height, self.tile_width, self.overlap, self.align = tile_height, tile_width, overlap, align
         self.window, self.margin, self.tile_batch_size, self.shift = window, margin, tile_batch_size, shift
         self.crop_references = crop_references
         self.guidance = guidance
+        self.tile_text = tile_text
+        self.text_cache: dict = {}  # (tile, positive entry) -> the tile's text conds, for one sampling run
         self.control_tiler = ControlTiler(_conform_hint)
         self.last_sigma = None
         self.calls = 0  # model evaluations requested (tile batches), for tests and logs
@@ -139,6 +146,7 @@ class TiledDenoiseState:
         sigma = float(timestep.max())
         if self.last_sigma is None or sigma > self.last_sigma:  # a new sampling run
             self.control_tiler.clear()
+            self.text_cache.clear()
             if self.guidance is not None:
                 self.guidance.sigma_max = None
         self.last_sigma = sigma
@@ -148,15 +156,38 @@ class TiledDenoiseState:
             return executor(model, conds, x_in, timestep, model_options)
         if self.shift:
             plan = shifted_plan(plan, sigma)
-        batch = 1 if needs_single_tiles(conds) else self.tile_batch_size or self.auto_batch(model, x_in, conds, plan)
+        text = self.tile_text if conds and conds[0] is not None else None
+        if text is not None:
+            text.check_count(plan.count)
+        single = needs_single_tiles(conds) or (text is not None and not text.same_shapes)
+        batch = 1 if single else self.tile_batch_size or self.auto_batch(model, x_in, conds, plan)
 
         def predict(x_tiles, tiles):
             self.calls += 1
             tiled = tile_conds(conds, tiles, h, w, b, crop_references=self.crop_references, control_tiler=self.control_tiler)
+            if text is not None:
+                tiled[0] = with_tile_text(tiled[0], conds[0], tiles, b, lambda k, entry: self.text_conds(model, entry, k, x_in))
             return executor(model, tiled, x_tiles, timestep.repeat(len(tiles)), model_options)
 
         return tiled_predict(predict, x_in, plan, window=self.window, margin=self.margin, tile_batch_size=batch,
                              sigma=sigma, guidance=self.guidance, progress=text_progress(plan.count, "tiles"))
+
+
+    def text_conds(self, model, entry: dict, index: int, x_in: torch.Tensor) -> dict:
+        """Tile ``index``'s text conds, made by the model's own ``extra_conds`` from the positive ``entry`` with the tile's
+        prompt in place of the positive's (so guidance, references and the model's own processing are as for the whole)."""
+        key = (index, id(entry))
+        hit = self.text_cache.get(key)
+        if hit is None:
+            cross, extras = self.tile_text.for_tile(index)
+            params = {k: v for k, v in entry.items() if k != "model_conds"}
+            params.update({k: v.to(x_in.device) if isinstance(v, torch.Tensor) else v for k, v in extras.items()})
+            params.update(cross_attn=cross.to(x_in.device), device=x_in.device, noise=x_in,
+                          width=params.get("width", x_in.shape[3] * 8), height=params.get("height", x_in.shape[2] * 8),
+                          prompt_type=params.get("prompt_type", "positive"))
+            made = model.extra_conds(**params)
+            hit = self.text_cache[key] = {k: made[k] for k in TEXT_CONDS if k in made}
+        return hit
 
 
 def model_patch_size(model) -> int:
@@ -214,12 +245,16 @@ class TiledDenoise:
                     "Replace the low band of each tile's prediction by the global latent's at the same place (HiWave / "
                     "FreeScale style): below the global latent's own resolution the tiles follow the whole picture, "
                     "finer detail is theirs; fades with sigma (0 = off). Costs one upsample per step, one area-average per tile.")}),
+                "tile_conditioning": (TILE_CONDITIONING, {"tooltip": (
+                    "From Tile Text Encode: a prompt per tile. Each tile's model call gets its own text (cross-attention "
+                    "and pooled vector) in place of the positive prompt's; guidance, Kontext references and masks stay "
+                    "the positive's. Tiles whose prompts differ in length are evaluated one per call.")}),
             },
         }
 
     def patch(self, model, tile_width: int, tile_height: int, overlap: int, tile_batch_size: int, blend: str, shift: bool,
               reference_latents: str, edge_margin: int, context: Optional[GlobalContext] = None, adain_strength: float = 0.0,
-              skip_residual: float = 0.0, frequency_guidance: float = 0.0) -> Tuple[object]:
+              skip_residual: float = 0.0, frequency_guidance: float = 0.0, tile_conditioning: Optional[TileText] = None) -> Tuple[object]:
         import comfy.patcher_extension
 
         if not all(callable(getattr(model, a, None)) for a in ("clone", "add_wrapper_with_key")) or not hasattr(model, "model"):
@@ -238,19 +273,60 @@ class TiledDenoise:
                                  "with a VAE connected")
             latent = model.model.latent_format.process_in(context.latent.clone())
             guidance = GlobalGuidance(latent, adain=adain_strength, skip_residual=skip_residual, low_band=frequency_guidance)
+        if tile_conditioning is not None and not isinstance(tile_conditioning, TileText):
+            raise ValueError(f"tile_conditioning must come from Tile Text Encode, got {type(tile_conditioning).__name__}")
         state = TiledDenoiseState(tile_height, tile_width, overlap, align, DENOISE_WINDOWS[blend], edge_margin,
-                                  tile_batch_size, shift, reference_latents == "crop", guidance)
+                                  tile_batch_size, shift, reference_latents == "crop", guidance, tile_conditioning)
         patched = model.clone()
         patched.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.CALC_COND_BATCH, "tilestitch_tiled_denoise", state)
         return (patched,)
 
 
+class TileTextEncode:
+    DESCRIPTION = (
+        "Encode a prompt per latent tile for Tiled Denoise (AccDiffusion-style: the base prompt plus what this tile "
+        "shows, so a subject is not repeated in every tile). One line per tile of Tiled Denoise's grid, row by row; an "
+        "empty or missing line gives the base prompt, {base} in a line inserts it."
+    )
+    CATEGORY = category("latent")
+    FUNCTION = "encode"
+    RETURN_TYPES = (TILE_CONDITIONING,)
+    RETURN_NAMES = ("tile_conditioning",)
+    OUTPUT_TOOLTIPS = ("Connect to Tiled Denoise's tile_conditioning.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "clip": ("CLIP", {"tooltip": "The model's text encoder (e.g. DualCLIPLoader for FLUX)."}),
+            "base_prompt": ("STRING", {"default": "", "multiline": True, "tooltip": "The prompt of every tile without a line of its own."}),
+            "prompts": ("STRING", {"default": "", "multiline": True, "tooltip": (
+                "One line per tile of Tiled Denoise's grid, row by row (its tile_width / tile_height / overlap decide "
+                "the grid). More lines than tiles is an error when sampling starts.")}),
+        }}
+
+    def encode(self, clip, base_prompt: str, prompts: str):
+        if not callable(getattr(clip, "tokenize", None)):
+            raise ValueError(f"clip must be a CLIP model (a CLIP loader's output), got {type(clip).__name__}")
+        cache = {}
+
+        def encoded(text: str):
+            if text not in cache:
+                entry = clip.encode_from_tokens_scheduled(clip.tokenize(text))[0]
+                cache[text] = (entry[0], {k: v for k, v in entry[1].items() if k == "pooled_output"})
+            return cache[text]
+
+        base = encoded(base_prompt)
+        return (TileText(base, [encoded(line) for line in prompt_lines(prompts, base_prompt)]),)
+
+
 NODE_CLASS_MAPPINGS = {
+    "TileStitchTileTextEncode": TileTextEncode,
     "TileStitchLatentSplit": LatentSplit,
     "TileStitchLatentMerge": LatentMerge,
     "TileStitchTiledDenoise": TiledDenoise,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
+    "TileStitchTileTextEncode": "Tile Text Encode",
     "TileStitchLatentSplit": "Latent Tile Split",
     "TileStitchLatentMerge": "Latent Tile Merge",
     "TileStitchTiledDenoise": "Tiled Denoise",

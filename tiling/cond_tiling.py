@@ -18,12 +18,17 @@ needs, without importing ComfyUI (it relies on those attributes only):
   it does not touch (this needs one tile per call);
 * ControlNets get a copy per tile batch whose hint is the tile's crop of the
   hint as ComfyUI would have fitted it to the whole latent, so each tile's
-  control is computed from its own part of the hint, chains included.
+  control is computed from its own part of the hint, chains included;
+* per-tile text (``TileText``, ``with_tile_text``): the positive's text
+  conds (cross-attention, pooled ``y``) replaced by each tile's own, stacked
+  tile-major, while everything else (guidance, references, masks) stays the
+  positive's.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Sequence
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -162,3 +167,57 @@ def tile_conds(
             tiled_list.append(t)
         out.append(tiled_list)
     return out
+
+
+#: the model conds a prompt's text determines (cross-attention states, pooled vector); the rest stays the positive's
+TEXT_CONDS = ("c_crossattn", "y")
+#: one encoded prompt: ``(cross_attn [1, tokens, dim], extras)`` as a CONDITIONING entry holds it (extras: pooled_output ...)
+Encoded = Tuple[torch.Tensor, dict]
+
+
+@dataclass
+class TileText:
+    """A prompt per tile of a latent plan (plan order, row by row): ``lines[k]`` for tile ``k``, ``base`` for tiles
+    without a line (``None`` or beyond the list)."""
+
+    base: Encoded
+    lines: List[Optional[Encoded]]
+
+    def for_tile(self, index: int) -> Encoded:
+        line = self.lines[index] if index < len(self.lines) else None
+        return self.base if line is None else line
+
+    def check_count(self, count: int) -> None:
+        if len(self.lines) > count:
+            raise ValueError(f"tile_conditioning has {len(self.lines)} prompt lines, the latent has {count} tiles: one line "
+                             f"per tile, row by row (fewer lines leave the rest on the base prompt)")
+
+    @property
+    def same_shapes(self) -> bool:
+        """True when every prompt's states have one shape (tiles of different prompts can then share a model call)."""
+        shapes = {tuple(e[0].shape) for e in [self.base, *(line for line in self.lines if line is not None)]}
+        return len(shapes) == 1
+
+
+def with_tile_text(tiled: Sequence[dict], original: Sequence[dict], tiles: Sequence[Tile], batch: int,
+                   encode: Callable[[int, dict], Dict[str, object]]) -> List[dict]:
+    """The tile batch's positive (``tiled``, from ``tile_conds``) with its text conds from each tile's own prompt.
+
+    ``original`` is the sampler's positive (the entries ``tiled`` came from);
+    ``encode(tile_index, entry)`` gives the tile's ``{name: COND}`` for
+    ``TEXT_CONDS``, as the model would have made them from the tile's prompt.
+    Each is repeated to ``batch`` images and stacked tile-major.
+    """
+    if len(original) != 1 or len(tiled) != 1:
+        raise ValueError(f"tile_conditioning replaces the positive prompt's text, but the positive has {len(original)} entries "
+                         f"(Conditioning Combine, area prompts): give Tiled Denoise's sampler a single positive prompt")
+    per_tile = [encode(t.index, original[0]) for t in tiles]
+    conds = dict(tiled[0]["model_conds"])
+    for name in per_tile[0]:
+        parts = [_repeat_batch(p[name].cond, batch) for p in per_tile]
+        if len({tuple(x.shape[1:]) for x in parts}) != 1:
+            raise ValueError(f"tiles of prompts of different lengths cannot share a model call ({name}): use tile_batch_size 1")
+        conds[name] = per_tile[0][name]._copy_with(torch.cat(parts))
+    entry = dict(tiled[0])
+    entry["model_conds"] = conds
+    return [entry]

@@ -57,17 +57,18 @@ def tile_order(plan: TilePlan, order: str) -> List[int]:
     return first + [t.index for t in tiles if (t.row + t.col) % 2 == 1]
 
 
+def prompt_lines(text: str, base: str = "") -> List[str]:
+    """The prompt of each line of a multiline ``text`` (empty lines give ``base``; ``{base}`` in a line inserts it)."""
+    return [line.strip().replace("{base}", base) if line.strip() else base for line in (text.splitlines() if text else [])]
+
+
 def parse_prompts(text: str, count: int, base: str = "") -> List[str]:
     """One prompt per tile (plan order) from a multiline ``text``: line ``k`` for tile ``k`` (missing or empty lines give
     ``base``); ``{base}`` in a line is replaced by ``base``."""
-    lines = text.splitlines() if text else []
+    lines = prompt_lines(text, base)
     if len(lines) > count:
         raise ValueError(f"prompts has {len(lines)} lines for {count} tiles: one line per tile, in plan order (row by row)")
-    out = []
-    for k in range(count):
-        line = lines[k].strip() if k < len(lines) else ""
-        out.append(line.replace("{base}", base) if line else base)
-    return out
+    return lines + [base] * (count - len(lines))
 
 
 @dataclass

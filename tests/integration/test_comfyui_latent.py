@@ -74,3 +74,31 @@ def test_kontext_reference_latent_is_cropped_per_tile_or_passed_whole(comfy):
     calls, latent = run(client, prompt(reference="crop", reference_side=512))  # another size: always whole
     check_calls(calls, latent)
     assert all(c["ref_latents"] == [[BATCH, 16, 64, 64]] and c["x"] == [BATCH, 16, TILE, TILE] for c in calls)
+
+
+def test_tiled_denoise_with_tile_text_gives_each_tile_its_own_text_states(comfy):
+    """Tile Text Encode + Tiled Denoise with the tiny FLUX and its real (tiny) CLIP-L / T5: every tile's transformer call
+    sees the states of its own line; tiles without a line see the base prompt's, as an untiled-text run does."""
+    _, client = comfy
+    base = "a sharp photograph"
+    lines = ["{base}, a red stone", "", "{base}, the golden clasp of a bracelet", "", "{base}, a red stone"]
+    g = prompt()
+    g["9"] = {"class_type": "DualCLIPLoader", "inputs": {"clip_name1": "tiny_clip_l.safetensors", "clip_name2": "tiny_t5xxl.safetensors",
+                                                          "type": "flux", "device": "default"}}
+    g["10"] = {"class_type": "CLIPTextEncode", "inputs": {"clip": ["9", 0], "text": base}}
+    g["5"]["inputs"]["positive"] = ["10", 0]
+    g["5"]["inputs"]["negative"] = ["10", 0]
+    plain_calls, _ = run(client, g)  # the same prompt, no tile text: every tile sees the base's states
+    base_rows = {r for c in plain_calls for r in c["context_rows"]}
+    assert len(base_rows) == 1
+    g["11"] = {"class_type": "TileStitchTileTextEncode", "inputs": {"clip": ["9", 0], "base_prompt": base, "prompts": "\n".join(lines)}}
+    g["2"]["inputs"]["tile_conditioning"] = ["11", 0]
+    calls, latent = run(client, g)
+    assert all(c["finite"] for c in calls) and bool(torch.isfinite(latent).all())
+    per_step = len(calls) // STEPS
+    rows = [r for c in calls[:per_step] for r in c["context_rows"]]  # tiles in plan order, row by row
+    assert len(rows) == 9
+    assert rows == [r for c in calls[per_step:] for r in c["context_rows"]]  # the same at the second step
+    (b,) = base_rows
+    assert rows[1] == rows[3] == b and rows[5:] == [b] * 4  # no line / an empty line: the base prompt
+    assert rows[0] == rows[4] != b and len({rows[0], rows[2], b}) == 3  # each line its own states

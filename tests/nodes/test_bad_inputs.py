@@ -124,6 +124,7 @@ def valid_inputs(name: str, env) -> Dict[str, Any]:
     latent_seam_tiles, latent_seam_plan, _, _ = LatentSeamTiles().split(latent, LATENT_PLAN, **latent_seam)
     return {
         "TileStitchTilePromptEncode": dict(clip=FakeCLIP(), prompt="w1 w2"),
+        "TileStitchTileTextEncode": dict(clip=FakeCLIP(), base_prompt="b", prompts="w1 w2\n\n{base} w3"),
         "TileStitchTileLoopStart": dict(image=img, plan=PIXEL_PLAN, **loop_widgets),
         "TileStitchTileLoopEnd": dict(loop=copy.deepcopy(loop_state), tile=loop_tile),
         "TileStitchLatentSeamTiles": dict(samples=latent, plan=LATENT_PLAN, **latent_seam),
@@ -343,7 +344,8 @@ def test_non_contiguous_inputs_give_the_same_result(node, layout, env, comfy_lik
     args = {k: relayout(v, layout) for k, v in kwargs.items()}
     assert any(isinstance(v, torch.Tensor) and not v.is_contiguous() for v in tensors_of(list(args.values()))) or node in (
         "TileStitchPlanInfo", "TileStitchTiledDenoise", "TileStitchSanaTextEncode", "TileStitchSanaTiledSampler",
-        "TileStitchFrequencyBand", "TileStitchFrequencyJoin", "TileStitchTilePromptEncode"), node  # these take no tensor
+        "TileStitchFrequencyBand", "TileStitchFrequencyJoin", "TileStitchTilePromptEncode",
+        "TileStitchTileTextEncode"), node  # these take no tensor
     torch.manual_seed(0)
     got = tensors_of(getattr(cls(), cls.FUNCTION)(**args))
     assert len(got) == len(expected)

@@ -151,3 +151,88 @@ def test_tile_batch_size_zero_takes_what_comfyuis_estimate_fits(monkeypatch):
     # 750 bytes after the quarter kept back, 100 per tile and conditioning (2): 3 tiles per call
     assert s.chosen_batch == 3 and max(calls) == 3 and shapes[:3] == [(4, 4, 32, 32), (6, 4, 32, 32), (8, 4, 32, 32)]
     assert torch.allclose(out[0], x, atol=1e-6)
+
+
+class Cond:
+    """A COND object as ComfyUI's conds.CONDRegular: ``.cond`` and ``_copy_with``."""
+
+    def __init__(self, c):
+        self.cond = c
+
+    def _copy_with(self, c):
+        return Cond(c)
+
+
+class TextModel:
+    """A Flux-like model's ``extra_conds``: cross-attention and pooled vector from the prompt, guidance kept."""
+
+    def extra_conds(self, cross_attn, pooled_output, guidance=3.5, **kwargs):
+        return {"c_crossattn": Cond(cross_attn * 1.0), "y": Cond(pooled_output * 1.0), "guidance": Cond(torch.tensor([guidance]))}
+
+
+def encoded(value: float, tokens: int = 4):
+    return (torch.full((1, tokens, 8), value), {"pooled_output": torch.full((1, 8), value)})
+
+
+@pytest.mark.parametrize("tile_batch_size", [1, 3])
+def test_per_tile_text_reaches_each_tiles_model_call_and_the_rest_stays_the_positives(tile_batch_size):
+    from tilestitch.tiling.cond_tiling import TileText
+
+    x = torch.randn(2, 4, 48, 64)  # 2 x 3 tiles of 32 with overlap 16
+    text = TileText(encoded(-1.0), [encoded(10.0), None, encoded(12.0), encoded(13.0)])  # tiles 4, 5: the base
+    seen = {}
+
+    def executor(model, conds, x_in, timestep, model_options):
+        mc = conds[0][0]["model_conds"]
+        rows = mc["c_crossattn"].cond[:, 0, 0].tolist()
+        assert mc["y"].cond[:, 0].tolist() == rows and mc["guidance"].cond.tolist() == [2.5]  # guidance: the positive's
+        assert conds[1][0]["model_conds"]["c_crossattn"].cond.shape[0] == 2  # the negative untouched (batch 2, not tiled)
+        seen.setdefault(len(seen), rows)
+        return [x_in * 0.5 for _ in conds]
+
+    positive = [{"cross_attn": torch.zeros(1, 4, 8), "pooled_output": torch.zeros(1, 8), "guidance": 2.5,
+                 "model_conds": {"c_crossattn": Cond(torch.zeros(2, 4, 8)), "y": Cond(torch.zeros(2, 8)), "guidance": Cond(torch.tensor([2.5]))}}]
+    negative = [{"model_conds": {"c_crossattn": Cond(torch.zeros(2, 4, 8))}}]
+    s = state(tile_text=text, tile_batch_size=tile_batch_size, margin=0)
+    s(executor, TextModel(), [positive, negative], x, torch.full((2,), 0.7), {})
+    rows = [r for call in seen.values() for r in call]
+    want = [10.0, 10.0, -1.0, -1.0, 12.0, 12.0, 13.0, 13.0, -1.0, -1.0, -1.0, -1.0]  # tile-major: tile k's 2 images
+    assert rows == want
+    assert len(seen) == 6 // tile_batch_size
+
+
+def test_per_tile_text_of_other_lengths_goes_tile_by_tile_and_too_many_lines_are_refused():
+    from tilestitch.tiling.cond_tiling import TileText
+
+    calls = []
+
+    def executor(model, conds, x_in, timestep, model_options):
+        calls.append(conds[0][0]["model_conds"]["c_crossattn"].cond.shape)
+        return [x_in for _ in conds]
+
+    positive = [{"cross_attn": torch.zeros(1, 4, 8), "pooled_output": torch.zeros(1, 8), "model_conds": {}}]
+    x = torch.randn(1, 4, 48, 64)
+    state(tile_text=TileText(encoded(0.0), [encoded(1.0, tokens=7)]), tile_batch_size=4)(executor, TextModel(), [positive], x, torch.ones(1), {})
+    assert calls == [(1, 7, 8)] + [(1, 4, 8)] * 5  # 6 calls, one tile each: tile 0's 7 tokens, the base's 4
+    with pytest.raises(ValueError, match="7 prompt lines, the latent has 6 tiles"):
+        state(tile_text=TileText(encoded(0.0), [None] * 7))(executor, TextModel(), [positive], x, torch.ones(1), {})
+    with pytest.raises(ValueError, match="positive has 2 entries"):
+        state(tile_text=TileText(encoded(0.0), []))(executor, TextModel(), [positive * 2], x, torch.ones(1), {})
+
+
+def test_tile_text_encode_encodes_each_distinct_prompt_once():
+    from tilestitch.nodes.latent import TileTextEncode
+
+    from fakes import FakeCLIP
+
+    class Counting(FakeCLIP):
+        n = 0
+
+        def encode_from_tokens_scheduled(self, tokens):
+            Counting.n += 1
+            return super().encode_from_tokens_scheduled(tokens)
+
+    (text,) = TileTextEncode().encode(Counting(), "a b", "x\n\n{base} c\nx")
+    assert Counting.n == 3  # "a b", "x", "a b c"
+    assert [text.for_tile(k)[0].shape[1] for k in range(6)] == [1, 2, 3, 1, 2, 2]
+    assert not text.same_shapes

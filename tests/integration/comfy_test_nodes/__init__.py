@@ -114,6 +114,7 @@ def _recording_forward(self, x, timestep, context, y=None, guidance=None, ref_la
         "x": list(x.shape),
         "context": list(context.shape),
         "context_sum": float(context.double().sum()),  # a fingerprint of the text states (per-tile prompts)
+        "context_rows": [round(float(c.double().sum()), 6) for c in context],  # the same per batch item (tile)
         "ref_latents": [list(r.shape) for r in ref_latents] if ref_latents is not None else None,
         "finite": bool(torch.isfinite(out).all()),
     })
