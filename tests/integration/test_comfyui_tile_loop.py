@@ -127,3 +127,53 @@ def test_a_second_prompt_that_changes_only_the_body_runs_the_loop_again_from_the
     assert len(files) == 1, server.log_tail()
     result = tifffile.imread(io.BytesIO(client.download(files[0])))
     assert float(np.abs(result - pixels.astype(np.float32) / 255).max()) <= 1e-6  # from the image, not the first run's canvas
+
+
+def test_cancel_stops_a_long_tile_loop_between_tiles_and_the_next_prompt_runs_clean(comfy):
+    import time
+
+    from tilestitch.client.api import ComfyError
+
+    server, client = comfy
+    widgets = dict(mode="tile_size", tile_width=64, tile_height=64, overlap=16, rows=2, cols=2, max_megapixels=1.0, align=8)
+    long_loop = {  # 2048 x 2048 in 64 px tiles: 43 x 43 = 1849 tiles, well over ten seconds of loop
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 2048, "height": 2048, "batch_size": 1, "color": 8421504}},
+        "2": {"class_type": "TileStitchSplit", "inputs": {"image": ["1", 0], **widgets}},
+        "3": {"class_type": "TileStitchTileLoopStart", "inputs": {"image": ["1", 0], "plan": ["2", 1], "order": "raster", "band": 8,
+                                                                 "keep_finished": False, "base_prompt": "", "prompts": ""}},
+        "4": {"class_type": "ImageInvert", "inputs": {"image": ["3", 1]}},
+        "5": {"class_type": "TileStitchTileLoopEnd", "inputs": {"loop": ["3", 0], "tile": ["4", 0]}},
+        "6": {"class_type": "PreviewImage", "inputs": {"images": ["5", 0]}},
+    }
+    prompt_id = client.queue(long_loop)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until the prompt runs, then well into the loop
+        if any(item[1] == prompt_id for item in client.get_json("/queue").get("queue_running", [])):
+            break
+        time.sleep(0.1)
+    time.sleep(2.5)
+    t0 = time.monotonic()
+    client.interrupt()
+    with pytest.raises(ComfyError, match="interrupted"):
+        client.wait(prompt_id, timeout=120)
+    assert time.monotonic() - t0 < 5, f"Cancel took {time.monotonic() - t0:.1f} s"
+
+    pixels = np.rint(load_photo("kodim23")[0].numpy() * 255).astype(np.uint8)  # the next prompt: a clean 4 x 3 loop
+    name = client.upload_image(png_bytes(pixels), "loop_after_cancel.png")
+    widgets = dict(widgets, tile_width=320, tile_height=224, overlap=96)
+    after = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": name}},
+        "2": {"class_type": "TileStitchSplit", "inputs": {"image": ["1", 0], **widgets}},
+        "3": dict(long_loop["3"], inputs=dict(long_loop["3"]["inputs"], image=["1", 0], band=24)),
+        "4": long_loop["4"],
+        "5": long_loop["5"],
+        "6": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["5", 0], "filename_prefix": "loop_after_cancel",
+                                                               "format": "tiff_float32", "compression": 0}},
+    }
+    entry = client.wait(client.queue(after), timeout=600)
+    (tif,) = [f for f in client.output_files(entry) if f.filename.endswith(".tif")]
+    result = tifffile.imread(io.BytesIO(client.download(tif)))
+    image = torch.from_numpy(pixels.astype(np.float32) / 255)[None]
+    plan = TileSplit().split(image, **widgets)[1]
+    reference = run_loop(image, plan, lambda t, p, k, s: 1.0 - t, order="raster", band=24)[0].numpy()
+    assert float(np.abs(result - reference).max()) <= 1e-6
