@@ -249,7 +249,10 @@ class ComfyClient:
         while time.monotonic() < deadline:
             entry = self.history(prompt_id)
             if entry and entry.get("status", {}).get("completed") is not None:
-                if entry["status"].get("status_str") == "error":
+                kinds = {m[0] for m in entry["status"].get("messages") or [] if isinstance(m, (list, tuple)) and m}
+                # ComfyUI v0.3.64 files some failures (a dependency cycle in an expanded graph) as "success" with an
+                # execution_error message and no outputs: the message decides
+                if entry["status"].get("status_str") == "error" or kinds & {"execution_error", "execution_interrupted"}:
                     raise ComfyError(clip_text(describe_execution_error(entry)), entry)
                 return entry
             if on_poll:

@@ -12,7 +12,7 @@ from ..correct.global_context import GlobalContext
 from ..imaging.resample import resize_planar
 from ..tiling import LATENT, MASK, TilePlan, extract_tiles
 from ..tiling.cond_tiling import TEXT_CONDS, ControlTiler, TileText, needs_single_tiles, tile_conds, with_tile_text
-from ..tiling.denoise import DENOISE_WINDOWS, GlobalGuidance, latent_plan, shifted_plan, tiled_predict
+from ..tiling.denoise import DENOISE_WINDOWS, GlobalGuidance, latent_plan, low_band_grid, shifted_plan, tiled_predict
 from ..tiling.loop import prompt_lines
 from ..tiling.sizing import AUTO_SAFETY, largest_batch
 from .common import SHRINK_TILES, TILE_PLAN, category, check_plan, latent_samples, plan_from_widgets, plan_inputs, text_progress
@@ -114,12 +114,13 @@ class TiledDenoiseState:
     """The CALC_COND_BATCH wrapper a patched model carries: every conditioning batch is evaluated tile by tile."""
 
     def __init__(self, tile_height, tile_width, overlap, align, window, margin, tile_batch_size, shift, crop_references, guidance,
-                 tile_text: Optional[TileText] = None):
+                 tile_text: Optional[TileText] = None, low_band_size: Optional[Tuple[int, int]] = None):
         self.tile_height, self.tile_width, self.overlap, self.align = tile_height, tile_width, overlap, align
         self.window, self.margin, self.tile_batch_size, self.shift = window, margin, tile_batch_size, shift
         self.crop_references = crop_references
         self.guidance = guidance
         self.tile_text = tile_text
+        self.low_band_size = low_band_size  # (h, w) of low_band_latent: the latent sampled must have it
         self.text_cache: dict = {}  # (tile, positive entry) -> the tile's text conds, for one sampling run
         self.control_tiler = ControlTiler(_conform_hint)
         self.last_sigma = None
@@ -151,6 +152,9 @@ class TiledDenoiseState:
                 self.guidance.sigma_max = None
         self.last_sigma = sigma
         b, _, h, w = x_in.shape
+        if self.low_band_size is not None and (h, w) != self.low_band_size:
+            raise ValueError(f"low_band_latent is {self.low_band_size[1]} x {self.low_band_size[0]} latent px, the latent being sampled "
+                             f"{w} x {h}: give Tiled Denoise the latent of this image at this size")
         plan = latent_plan(h, w, self.tile_height, self.tile_width, self.overlap, self.align, b)
         if plan.count == 1:
             return executor(model, conds, x_in, timestep, model_options)
@@ -242,9 +246,15 @@ class TiledDenoise:
                     "Mix the upsampled global latent into the prediction in early steps, fading with sigma "
                     "(DemoFusion-style skip residual; 0 = off). Costs one bilinear upsample per step.")}),
                 "frequency_guidance": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": (
-                    "Replace the low band of each tile's prediction by the global latent's at the same place (HiWave / "
-                    "FreeScale style): below the global latent's own resolution the tiles follow the whole picture, "
-                    "finer detail is theirs; fades with sigma (0 = off). Costs one upsample per step, one area-average per tile.")}),
+                    "Replace the low band of each tile's prediction by the whole picture's at the same place (HiWave / "
+                    "FreeScale style): below a sixth of a tile the tiles follow the whole picture, finer detail is theirs; "
+                    "fades with sigma (0 = off). Connect low_band_latent (recommended); without it the context's latent "
+                    "of the shrunk picture is used, which a real VAE does not make consistent with the full-size latent "
+                    "(tone follows, texture can change). Costs one upsample per step, one area-average per tile.")}),
+                "low_band_latent": ("LATENT", {"tooltip": (
+                    "Frequency guidance's target: the whole image's latent at full resolution, e.g. the VAE Encode that "
+                    "feeds the sampler (img2img, refine), or a Kontext edit made at 1 MP, upscaled in pixels and encoded "
+                    "(VAE Encode (Tiled)) to carry the edit's tone. Must be the sampled latent's size.")}),
                 "tile_conditioning": (TILE_CONDITIONING, {"tooltip": (
                     "From Tile Text Encode: a prompt per tile. Each tile's model call gets its own text (cross-attention "
                     "and pooled vector) in place of the positive prompt's; guidance, Kontext references and masks stay "
@@ -254,7 +264,8 @@ class TiledDenoise:
 
     def patch(self, model, tile_width: int, tile_height: int, overlap: int, tile_batch_size: int, blend: str, shift: bool,
               reference_latents: str, edge_margin: int, context: Optional[GlobalContext] = None, adain_strength: float = 0.0,
-              skip_residual: float = 0.0, frequency_guidance: float = 0.0, tile_conditioning: Optional[TileText] = None) -> Tuple[object]:
+              skip_residual: float = 0.0, frequency_guidance: float = 0.0, tile_conditioning: Optional[TileText] = None,
+              low_band_latent: Optional[dict] = None) -> Tuple[object]:
         import comfy.patcher_extension
 
         if not all(callable(getattr(model, a, None)) for a in ("clone", "add_wrapper_with_key")) or not hasattr(model, "model"):
@@ -266,17 +277,25 @@ class TiledDenoise:
             raise ValueError(f"overlap ({overlap}) must be smaller than the tile ({tile_width} x {tile_height})")
         if 2 * edge_margin > overlap:
             raise ValueError(f"edge_margin ({edge_margin}) must be at most half the overlap ({overlap})")
-        guidance = None
+        guidance, low, low_size = None, None, None
+        if low_band_latent is not None:
+            if frequency_guidance <= 0:
+                raise ValueError("low_band_latent is connected but frequency_guidance is 0: set frequency_guidance, or disconnect it")
+            low_samples = latent_samples(low_band_latent, "low_band_latent")
+            low_size = tuple(low_samples.shape[-2:])
+            low = model.model.latent_format.process_in(low_band_grid(low_samples, tile_height, tile_width))
+        has_context = isinstance(context, GlobalContext) and context.latent is not None
+        if (adain_strength > 0 or skip_residual > 0 or (frequency_guidance > 0 and low is None)) and not has_context:
+            raise ValueError("adain_strength and skip_residual need a context from Global Context Encode with a VAE connected; "
+                             "frequency_guidance needs low_band_latent (or that context)")
         if adain_strength > 0 or skip_residual > 0 or frequency_guidance > 0:
-            if not isinstance(context, GlobalContext) or context.latent is None:
-                raise ValueError("adain_strength, skip_residual and frequency_guidance need a context from Global Context Encode "
-                                 "with a VAE connected")
-            latent = model.model.latent_format.process_in(context.latent.clone())
-            guidance = GlobalGuidance(latent, adain=adain_strength, skip_residual=skip_residual, low_band=frequency_guidance)
+            latent = model.model.latent_format.process_in(context.latent.clone()) if has_context else None
+            guidance = GlobalGuidance(latent, adain=adain_strength, skip_residual=skip_residual, low_band=frequency_guidance,
+                                      low_band_latent=low)
         if tile_conditioning is not None and not isinstance(tile_conditioning, TileText):
             raise ValueError(f"tile_conditioning must come from Tile Text Encode, got {type(tile_conditioning).__name__}")
         state = TiledDenoiseState(tile_height, tile_width, overlap, align, DENOISE_WINDOWS[blend], edge_margin,
-                                  tile_batch_size, shift, reference_latents == "crop", guidance, tile_conditioning)
+                                  tile_batch_size, shift, reference_latents == "crop", guidance, tile_conditioning, low_size)
         patched = model.clone()
         patched.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.CALC_COND_BATCH, "tilestitch_tiled_denoise", state)
         return (patched,)

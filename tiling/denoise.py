@@ -35,6 +35,13 @@ Options:
   latent's; detail finer than the global latent is the tile's own.
   Strength fades with sigma like the other pulls (one bilinear upsample
   of the global latent per call, one area-average per tile).
+  The target must be the low band *of a latent like the one sampled*: a
+  VAE's latent of a downscaled picture is not the low band of the
+  full-resolution latent (latents are not scale-equivariant: with the real
+  FLUX.2 tiny autoencoder the two differ by ~80 % and swapping one in adds
+  texture), so ``low_band_latent`` takes a full-resolution latent (the one
+  an img2img sampler starts from) area-averaged to a coarse grid, which is
+  what the tests measure with a real VAE.
 """
 
 from __future__ import annotations
@@ -128,6 +135,14 @@ def replace_low_band(x0: torch.Tensor, reference_up: torch.Tensor, scale: float,
     return x0 + strength * (reference_up - low)
 
 
+def low_band_grid(latent: torch.Tensor, tile_height: int, tile_width: int) -> torch.Tensor:
+    """A full-resolution latent ``[B, C, H, W]`` area-averaged to a coarse grid of a sixth of a tile per cell: frequency
+    guidance's target, below the scale at which tiles drift (a tile's own offset and gain) and above their detail."""
+    f = max(1, min(tile_height, tile_width) // 6)
+    h, w = latent.shape[-2:]
+    return resize_planar(latent.float(), max(1, round(h / f)), max(1, round(w / f)), "area")
+
+
 def crop_global(global_latent: torch.Tensor, tile: Tile, height: int, width: int) -> torch.Tensor:
     """The part of a low-resolution global latent ``[B, C, gh, gw]`` under ``tile`` of a ``height x width`` latent (at least 1 x 1)."""
     gh, gw = global_latent.shape[-2:]
@@ -140,16 +155,23 @@ def crop_global(global_latent: torch.Tensor, tile: Tile, height: int, width: int
 class GlobalGuidance:
     """Optional pulls towards the global latent (all 0 = off): ``adain``, ``skip_residual``, ``low_band`` (see the module docstring).
 
-    ``latent`` is the whole image's latent in the model's space ``[1 or B, C, gh, gw]``;
+    ``latent`` is the whole image's latent in the model's space ``[1 or B, C, gh, gw]`` (needed by ``adain`` and
+    ``skip_residual``); ``low_band_latent`` (optional, same layout) a full-resolution latent area-averaged to a coarse
+    grid, the low band's target when given;
     ``sigma_max`` the sigma at which the pulls are at full strength (the first
     call's sigma is used when it is None).
     """
 
-    latent: torch.Tensor
+    latent: Optional[torch.Tensor]
     adain: float = 0.0
     skip_residual: float = 0.0
     low_band: float = 0.0
     sigma_max: Optional[float] = None
+    low_band_latent: Optional[torch.Tensor] = None  # the low band's target when given (coarse, consistent); else ``latent``
+
+    @property
+    def low_target(self) -> Optional[torch.Tensor]:
+        return self.low_band_latent if self.low_band_latent is not None else self.latent
 
     def weight(self, sigma: float) -> float:
         if self.sigma_max is None or self.sigma_max <= 0:
@@ -183,8 +205,8 @@ def tiled_predict(
     th, tw = plan.tile_height, plan.tile_width
     pull = 0.0 if guidance is None or sigma is None else guidance.weight(sigma)
     global_up = None
-    if guidance is not None and guidance.low_band > 0 and pull > 0:  # the global latent over the whole latent, once per call
-        global_up = resize_planar(guidance.latent.to(x), *x.shape[-2:])
+    if guidance is not None and guidance.low_band > 0 and pull > 0:  # the low band's target over the whole latent, once per call
+        global_up = resize_planar(guidance.low_target.to(x), *x.shape[-2:])
     buffers: Optional[List[torch.Tensor]] = None
     single = True
     for start in range(0, n, tile_batch_size):
@@ -206,7 +228,7 @@ def tiled_predict(
                     part = adain_towards(part, crop_global(guidance.latent.to(part), t, plan.height, plan.width), guidance.adain * pull)
                 if global_up is not None:
                     part = replace_low_band(part, LATENT.crop(global_up, t.y, t.x, t.height, t.width).to(part),
-                                            guidance.latent.shape[-2] / plan.height, guidance.low_band * pull)
+                                            guidance.low_target.shape[-2] / plan.height, guidance.low_band * pull)
                 buf[:, t.index] = part
         if progress is not None:
             progress(min(start + tile_batch_size, n), n)

@@ -84,6 +84,7 @@ class TileLoop:
     step: int = 0
     finished: List[int] = field(default_factory=list)
     start_id: Optional[str] = None  # the ComfyUI node that opened the loop (for the graph expansion)
+    chunk_stop: int = 1  # the step after which the graph expansion adds the next chunk of body copies
     scale: int = 1  # the body's whole upscale factor, fixed by the first processed tile
     output: Optional[torch.Tensor] = None  # the canvas at output scale when scale > 1, else None (canvas is the output)
 
@@ -155,9 +156,10 @@ def _whole_scale(got, tile) -> int:
 
 
 def _blend_into(region: torch.Tensor, processed: torch.Tensor, m: torch.Tensor) -> None:
-    """``region += m * (processed - region)`` in place where ``m > 0`` (``region``, ``processed``: ``[B, h, w, C]``; ``m``: ``[h, w]``)."""
-    sel = m > 0
-    region[:, sel] = region[:, sel] + m[sel][None, :, None] * (processed[:, sel] - region[:, sel])
+    """``region += m * (processed - region)`` in place (``region``, ``processed``: ``[B, h, w, C]``; ``m``: ``[h, w]`` in
+    [0, 1]). torch's lerp is exact at both ends: where ``m`` is 0 the region keeps its values bit for bit, where it is 1
+    it takes the processed ones."""
+    region.lerp_(processed, m[None, :, :, None].to(region.dtype))
 
 
 def _ramp(covered: torch.Tensor, band: int) -> torch.Tensor:

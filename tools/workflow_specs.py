@@ -560,4 +560,75 @@ FLUX_KONTEXT_TILE_LOOP_EDIT = Spec(
         col=0, width=640, height=240)],
 )
 
-SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE, UPSCALE_X4_REFINE_SEAM_PASS, FLUX_KONTEXT_GLOBAL_EDIT, FLUX_TILE_LOOP_REFINE, FLUX_KONTEXT_TILE_LOOP_EDIT]
+FLUX_KONTEXT_TILED_EDIT_SEAM_PASS = Spec(
+    name="flux_kontext_tiled_edit_seam_pass",
+    description="Edit a large photo with FLUX.1 Kontext tile by tile (each tile its own reference), merge, then let Kontext redraw only the seam bands where the edited tiles disagree.",
+    nodes=[
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Photo", col=0, width=320),
+        N(2, "TileStitchSplit", {"mode": "tile_size", "tile_width": 1024, "tile_height": 1024, "overlap": 128, "align": 16, "shrink_tiles": True},
+          title="Split into tiles", col=1, width=320),
+        N(3, "VAEEncode", title="Encode tiles", col=2, width=200),
+        N(4, "ReferenceLatent", title="Reference: each tile", col=2, width=240),
+        N(5, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 1.0},
+          title="Kontext edit of each tile", col=3, width=300),
+        N(6, "VAEDecode", title="Decode tiles", col=3, width=200),
+        N(7, "TileStitchMerge", {"blend": "cosine"}, title="Merge tiles", col=4, width=280),
+        N(8, "TileStitchSeamTiles", {"mode": "bands", "zone_width": 96, "tile_width": 512, "tile_height": 512, "overlap": 64},
+          title="Seam tiles", col=4, width=300),
+        N(9, "VAEEncode", title="Encode seam tiles", col=5, width=200),
+        N(16, "SetLatentNoiseMask", title="Redraw only the zone", col=5, width=240),
+        N(17, "ReferenceLatent", title="Reference: each seam tile", col=5, width=240),
+        N(18, "KSampler", {"seed": 2, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 0.6},
+          title="Redraw the seams", col=6, width=300),
+        N(19, "VAEDecode", title="Decode seam tiles", col=6, width=200),
+        N(20, "TileStitchSeamTilesMerge", title="Paste the seams back", col=7, width=280),
+        N(21, "SaveImage", {"filename_prefix": "TileStitch/kontext_tiled_seam_pass"}, title="Save", col=7, width=320),
+        *KONTEXT_LOADERS,
+    ],
+    links=[
+        (1, "IMAGE", 2, "image"),
+        (2, "tiles", 3, "pixels"),
+        (12, "VAE", 3, "vae"),
+        (14, "CONDITIONING", 4, "conditioning"),
+        (3, "LATENT", 4, "latent"),
+        (10, "MODEL", 5, "model"),
+        (4, "CONDITIONING", 5, "positive"),
+        (15, "CONDITIONING", 5, "negative"),
+        (3, "LATENT", 5, "latent_image"),
+        (5, "LATENT", 6, "samples"),
+        (12, "VAE", 6, "vae"),
+        (6, "IMAGE", 7, "tiles"),
+        (2, "plan", 7, "plan"),
+        (7, "image", 8, "image"),
+        (2, "plan", 8, "plan"),
+        (8, "tiles", 9, "pixels"),
+        (12, "VAE", 9, "vae"),
+        (9, "LATENT", 16, "samples"),
+        (8, "zone_masks", 16, "mask"),
+        (14, "CONDITIONING", 17, "conditioning"),
+        (9, "LATENT", 17, "latent"),
+        (10, "MODEL", 18, "model"),
+        (17, "CONDITIONING", 18, "positive"),
+        (15, "CONDITIONING", 18, "negative"),
+        (16, "LATENT", 18, "latent_image"),
+        (18, "LATENT", 19, "samples"),
+        (12, "VAE", 19, "vae"),
+        (7, "image", 20, "image"),
+        (19, "IMAGE", 20, "tiles"),
+        (8, "seam_plan", 20, "seam_plan"),
+        (20, "image", 21, "images"),
+        (13, "CONDITIONING", 14, "conditioning"),
+        *KONTEXT_LOADER_LINKS,
+    ],
+    notes=[Note(
+        "## FLUX Kontext tile by tile, then the seams redrawn\n"
+        "Models as in the Kontext workflows. Every 1024 px tile is edited on its own with itself as Kontext's "
+        "reference (the batch runs in one sampler call), so neighbours may draw the edit differently. **Seam Tiles** "
+        "cuts 512 px tiles centred on every seam; Kontext redraws each with the same instruction, the seam tile as its "
+        "reference and the 96 px zone as the noise mask, and **Seam Tiles Merge** keeps only the zones: every other "
+        "pixel stays as the tiled edit left it. For edits where each tile should see its finished neighbours instead, "
+        "use the Kontext tile loop workflow.", col=0, width=640, height=240)],
+)
+
+SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE, UPSCALE_X4_REFINE_SEAM_PASS, FLUX_KONTEXT_GLOBAL_EDIT, FLUX_TILE_LOOP_REFINE, FLUX_KONTEXT_TILE_LOOP_EDIT,
+         FLUX_KONTEXT_TILED_EDIT_SEAM_PASS]

@@ -151,3 +151,32 @@ def test_kontext_tile_loop_edits_each_tile_with_its_own_line_and_the_tile_as_ref
     assert len({text[0], text[1], text[2]}) == 3
     (out,) = saved_paths(res, "kontext_tile_loop")
     assert np.asarray(Image.open(out).convert("RGB")).shape == original.shape
+
+
+def test_kontext_tiled_edit_seam_pass_edits_every_tile_then_redraws_only_the_seam_tiles(comfy, tmp_path):
+    from tilestitch.nodes.seam_tiles import SeamTiles
+    from tilestitch.nodes.tiles import TileSplit
+
+    server, client = comfy
+    src, original = photo_png(tmp_path)  # 768 x 512
+    client._request("/tilestitch_test/flux_calls", method="DELETE")
+    res = run_client(server, "flux_kontext_tiled_edit_seam_pass.json", "--image", f"Photo={src}", *TINY,
+                     "--set", "Split into tiles.tile_width=384", "--set", "Split into tiles.tile_height=256",
+                     "--set", "Split into tiles.overlap=64", "--set", "Split into tiles.shrink_tiles=false",
+                     "--set", "Kontext edit of each tile.steps=1", "--set", "Redraw the seams.steps=1",
+                     "--set", "Seam tiles.tile_width=256", "--set", "Seam tiles.tile_height=256", "--set", "Seam tiles.zone_width=48",
+                     "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr + server.log_tail()
+    calls = client.get_json("/tilestitch_test/flux_calls")
+    image = np.asarray(original, dtype=np.float32)[None] / 255
+    import torch
+
+    plan = TileSplit().split(torch.from_numpy(image), mode="tile_size", tile_width=384, tile_height=256, overlap=64, rows=2, cols=2,
+                             max_megapixels=1.0, align=16, shrink_tiles=False)[1]
+    seam_plan = SeamTiles().split(torch.from_numpy(image), plan, "bands", 48, 256, 256, 64)[1]
+    # the edit: the 9 tiles in one call, each with its own latent as reference; the seam pass: its seam tiles likewise
+    assert calls[0]["x"] == [plan.count, 16, 256 // 8, 384 // 8] and calls[0]["ref_latents"] == [calls[0]["x"]]
+    assert [c["x"] for c in calls[1:]] == [[seam_plan.count, 16, 32, 32]] and calls[1]["ref_latents"] == [calls[1]["x"]]
+    assert all(c["finite"] for c in calls)
+    (out,) = saved_paths(res, "kontext_tiled_seam_pass")
+    assert np.asarray(Image.open(out).convert("RGB")).shape == original.shape

@@ -23,13 +23,16 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("order,scale", [("serpentine", 1), ("chess", 1), ("serpentine", 2)])
-def test_a_4x3_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(comfy, order, scale):
-    """scale 2: the body upscales each tile x2 (nearest), so the result is x2 and the context flows at input scale."""
+@pytest.mark.parametrize("order,scale,tile", [("serpentine", 1, (320, 224)), ("chess", 1, (320, 224)), ("serpentine", 2, (320, 224)),
+                                              ("raster", 1, (96, 96))])
+def test_a_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(comfy, order, scale, tile):
+    """4 x 3 tiles, or 8 x 12 (several chunks of the expansion); scale 2: the body upscales each tile x2 (nearest), so the
+    result is x2 and the context flows at input scale."""
     server, client = comfy
     pixels = np.rint(load_photo("kodim23")[0].numpy() * 255).astype(np.uint8)  # 768 x 512
     name = client.upload_image(png_bytes(pixels), f"loop_{order}.png")
-    widgets = dict(mode="tile_size", tile_width=320, tile_height=224, overlap=96, rows=2, cols=2, max_megapixels=1.0, align=8)
+    widgets = dict(mode="tile_size", tile_width=tile[0], tile_height=tile[1], overlap=32 if tile[0] < 128 else 96, rows=2, cols=2,
+                   max_megapixels=1.0, align=8)
     prompt = {
         "1": {"class_type": "LoadImage", "inputs": {"image": name}},
         "2": {"class_type": "TileStitchSplit", "inputs": {"image": ["1", 0], **widgets}},
@@ -38,7 +41,7 @@ def test_a_4x3_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(co
         "4": {"class_type": "ImageInvert", "inputs": {"image": ["3", 1]}},  # the body: any core node
         "7": {"class_type": "ImageScaleBy", "inputs": {"image": ["4", 0], "upscale_method": "nearest-exact", "scale_by": float(scale)}},
         "5": {"class_type": "TileStitchTileLoopEnd", "inputs": {"loop": ["3", 0], "tile": ["7", 0]}},
-        "6": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["5", 0], "filename_prefix": f"loop_{order}_{scale}",
+        "6": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["5", 0], "filename_prefix": f"loop_{order}_{scale}_{tile[0]}",
                                                                "format": "tiff_float32", "compression": 0}},
     }
     entry = client.wait(client.queue(prompt), timeout=600)
@@ -47,7 +50,7 @@ def test_a_4x3_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(co
     result = tifffile.imread(io.BytesIO(client.download(files[0])))
     image = torch.from_numpy(pixels.astype(np.float32) / 255)[None]
     plan = TileSplit().split(image, **widgets)[1]  # the plan the graph's split made
-    assert (plan.rows, plan.cols) == (4, 3)
+    assert (plan.rows, plan.cols) == ((4, 3) if tile[0] > 128 else (8, 12))
     seen = []
 
     def invert(tile, pending, index, prompt):
@@ -136,8 +139,8 @@ def test_cancel_stops_a_long_tile_loop_between_tiles_and_the_next_prompt_runs_cl
 
     server, client = comfy
     widgets = dict(mode="tile_size", tile_width=64, tile_height=64, overlap=16, rows=2, cols=2, max_megapixels=1.0, align=8)
-    long_loop = {  # 2048 x 2048 in 64 px tiles: 43 x 43 = 1849 tiles, well over ten seconds of loop
-        "1": {"class_type": "EmptyImage", "inputs": {"width": 2048, "height": 2048, "batch_size": 1, "color": 8421504}},
+    long_loop = {  # 4096 x 4096 in 64 px tiles: 85 x 85 = 7225 tiles, well over ten seconds of loop
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 4096, "height": 4096, "batch_size": 1, "color": 8421504}},
         "2": {"class_type": "TileStitchSplit", "inputs": {"image": ["1", 0], **widgets}},
         "3": {"class_type": "TileStitchTileLoopStart", "inputs": {"image": ["1", 0], "plan": ["2", 1], "order": "raster", "band": 8,
                                                                  "keep_finished": False, "base_prompt": "", "prompts": ""}},

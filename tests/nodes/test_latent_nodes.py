@@ -236,3 +236,25 @@ def test_tile_text_encode_encodes_each_distinct_prompt_once():
     assert Counting.n == 3  # "a b", "x", "a b c"
     assert [text.for_tile(k)[0].shape[1] for k in range(6)] == [1, 2, 3, 1, 2, 2]
     assert not text.same_shapes
+
+
+def test_low_band_latent_is_frequency_guidances_target_and_must_match_the_sampled_latent(fake_patcher_extension):
+    g = torch.Generator().manual_seed(1)
+    clean = torch.randn(1, 4, 128, 192, generator=g)
+    (patched,) = TiledDenoise().patch(FakeModel(), **{**PATCH, "frequency_guidance": 1.0}, low_band_latent={"samples": clean})
+    state = patched.wrappers["calc_cond_batch"]["tilestitch_tiled_denoise"]
+    assert state.guidance.latent is None and state.guidance.low_band_latent.shape == (1, 4, 13, 19)  # 64 px tiles: 10 px cells
+
+    def drifting(model, conds, x_in, timestep, model_options):
+        return [x_in * 1.1 + 0.5 for _ in conds]  # every tile's prediction drifts
+
+    out = state(drifting, None, [[{}]], clean, torch.ones(1), {})[0]
+    plain = clean * 1.1 + 0.5
+    pooled = torch.nn.functional.avg_pool2d
+    assert float(pooled(out - clean, 16).abs().mean()) < 0.1 * float(pooled(plain - clean, 16).abs().mean())
+    with pytest.raises(ValueError, match="low_band_latent is 192 x 128 latent px, the latent being sampled 96 x 64"):
+        state(drifting, None, [[{}]], torch.randn(1, 4, 64, 96), torch.ones(1), {})
+    with pytest.raises(ValueError, match="frequency_guidance is 0"):
+        TiledDenoise().patch(FakeModel(), **PATCH, low_band_latent={"samples": clean})
+    with pytest.raises(ValueError, match="frequency_guidance needs low_band_latent"):
+        TiledDenoise().patch(FakeModel(), **{**PATCH, "frequency_guidance": 0.5})

@@ -56,6 +56,12 @@ class Hostile(BaseHTTPRequestHandler):
         if self.path.startswith("/history/"):
             if self.mode == "trickle":
                 return self._stream(1 << 20, pace=0.5)
+            if self.mode == "success_with_error":  # what ComfyUI v0.3.64 files for a dependency cycle in an expansion
+                return self._json({"p1": {"status": {"completed": True, "status_str": "success", "messages": [
+                    ["execution_start", {}], ["execution_error", {"node_id": "5", "node_type": "TileStitchTileLoopEnd",
+                                                                  "exception_type": "graph.DependencyCycleError",
+                                                                  "exception_message": "Dependency cycle detected"}]]},
+                    "outputs": {}}})
             return self._json({"p1": {"status": {"completed": True, "status_str": "success"},
                                       "outputs": {"1": {"images": self.outputs}}}})
         if self.path.startswith("/view"):
@@ -142,3 +148,11 @@ def test_safe_output_path_refuses_every_escape(tmp_path):
                       ("", "a\nb")]:
         with pytest.raises(ValueError):
             safe_output_path(tmp_path, sub, name)
+
+
+def test_an_execution_error_filed_as_success_is_an_error(server, tmp_path, capsys):
+    Hostile.mode = "success_with_error"
+    with pytest.raises(ComfyError, match="DependencyCycleError"):
+        ComfyClient(server).wait("p1", timeout=10)
+    assert run(server, tmp_path) == 1
+    assert "Dependency cycle detected" in capsys.readouterr().err
