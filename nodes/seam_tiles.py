@@ -7,7 +7,7 @@ from typing import List, Optional, Tuple
 import torch
 
 from ..tiling import TilePlan
-from ..tiling.seam_tiles import SEAM_MODES, SeamTilePlan, extract_seam_tiles, merge_seam_tiles, plan_seam_tiles, seam_tile_masks
+from ..tiling.seam_tiles import SEAM_DIRECTIONS, SEAM_MODES, SeamTilePlan, extract_seam_tiles, merge_seam_tiles, plan_seam_tiles, seam_tile_masks
 from .common import TILE_PLAN, category, check_finite, check_image, check_plan, latent_samples, per_tile, progress_hook
 
 SEAM_TILE_PLAN = "SEAM_TILE_PLAN"
@@ -16,6 +16,10 @@ MODE_TOOLTIP = (
     "grid shifted by half a tile (box centres on the seams; half boxes at the edges). crossings: only the boxes where "
     "four tiles meet (the zone fades out inside them). Each box is a seam tile the model redraws; only its zone is kept."
 )
+SEAMS_INPUT = ("seams", (list(SEAM_DIRECTIONS), {"default": "both", "tooltip": (
+    "bands only: redraw both kinds of seam, or only the vertical (between columns) or horizontal ones. One direction lets "
+    "the seam tiles be narrow across the seam and long along it (e.g. 256 x 1024 for vertical seams, then a second pass "
+    "of 1024 x 256 for horizontal ones): the model is shown about twice the zone, not the whole image again.")}))
 
 
 class SeamTiles:
@@ -55,10 +59,11 @@ class SeamTiles:
                 "overlap": ("INT", {"default": 64, "min": 0, "max": 4096, "step": 8, "tooltip": (
                     "How much neighbouring seam tiles along a seam overlap (px); they are feathered over half of it.")}),
             },
+            "optional": dict([SEAMS_INPUT]),
         }
 
     def split(self, image: torch.Tensor, plan: TilePlan, mode: str, zone_width: int, tile_width: int, tile_height: int,
-              overlap: int) -> Tuple[torch.Tensor, Optional[SeamTilePlan], torch.Tensor, str]:
+              overlap: int, seams: str = "both") -> Tuple[torch.Tensor, Optional[SeamTilePlan], torch.Tensor, str]:
         image = check_image(image, "image")
         check_finite(image, "image")
         b, h, w, _ = image.shape
@@ -66,7 +71,7 @@ class SeamTiles:
         if plan.count == 1:
             summary = f"the plan has a single tile ({w} x {h}): there are no seams; the image passes through"
             return (image, None, torch.zeros((b, h, w), dtype=torch.float32), summary)
-        sp = plan_seam_tiles(plan.with_batch(b), mode, zone_width, tile_height, tile_width, overlap)
+        sp = plan_seam_tiles(plan.with_batch(b), mode, zone_width, tile_height, tile_width, overlap, seams)
         return (extract_seam_tiles(image, sp), sp, seam_tile_masks(sp, b), sp.describe())
 
 
@@ -76,8 +81,8 @@ class SeamTilesList(SeamTiles):
     DESCRIPTION = "Like Seam Tiles, but outputs the tiles and masks as lists, so the next node runs once per seam tile; merge with Seam Tiles Merge (list)."
     OUTPUT_IS_LIST = (True, False, True, False)
 
-    def split(self, image, plan, mode, zone_width, tile_width, tile_height, overlap):
-        tiles, sp, masks, summary = super().split(image, plan, mode, zone_width, tile_width, tile_height, overlap)
+    def split(self, image, plan, mode, zone_width, tile_width, tile_height, overlap, seams="both"):
+        tiles, sp, masks, summary = super().split(image, plan, mode, zone_width, tile_width, tile_height, overlap, seams)
         if sp is None:
             return ([tiles], None, [masks], summary)
         b = image.shape[0]
@@ -187,9 +192,11 @@ class LatentSeamTiles:
                 "tile_height": ("INT", {"default": 64, "min": 4, "max": 2048, "step": 1, "tooltip": "Seam tile height in latent px."}),
                 "overlap": ("INT", {"default": 8, "min": 0, "max": 512, "step": 1, "tooltip": "Overlap of neighbouring seam tiles along a seam, in latent px."}),
             },
+            "optional": dict([SEAMS_INPUT]),
         }
 
-    def split(self, samples, plan: TilePlan, mode: str, zone_width: int, tile_width: int, tile_height: int, overlap: int):
+    def split(self, samples, plan: TilePlan, mode: str, zone_width: int, tile_width: int, tile_height: int, overlap: int,
+              seams: str = "both"):
         z = latent_samples(samples, "samples")
         b, _, h, w = z.shape
         plan = check_plan(plan).for_image_size(h, w, "samples")
@@ -197,7 +204,7 @@ class LatentSeamTiles:
         if plan.count == 1:
             summary = f"the plan has a single tile ({w} x {h} latent px): there are no seams; the latent passes through"
             return ({**rest, "samples": z}, None, torch.zeros((b, h, w), dtype=torch.float32), summary)
-        sp = plan_seam_tiles(plan.with_batch(b), mode, zone_width, tile_height, tile_width, overlap)
+        sp = plan_seam_tiles(plan.with_batch(b), mode, zone_width, tile_height, tile_width, overlap, seams)
         tiles = extract_seam_tiles(z.permute(0, 2, 3, 1), sp).permute(0, 3, 1, 2).contiguous()
         return ({**rest, "samples": tiles}, sp, seam_tile_masks(sp, b), sp.describe())
 

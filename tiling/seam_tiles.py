@@ -12,6 +12,13 @@ boxes on the seams:
   centre is a seam crossing or lies on a seam between two crossings;
 * ``crossings``: only the boxes centred where four tiles meet.
 
+``seams`` (``SEAM_DIRECTIONS``) picks which seam lines a ``bands`` plan
+redraws: ``both``, or only the ``vertical`` (column cuts) or ``horizontal``
+ones. One direction lets the boxes be narrow across the seam and long along
+it (e.g. 256 x 1024 for the vertical seams, then 1024 x 256 for the
+horizontal ones in a second pass), so the model is shown about twice the
+zone instead of the whole image again, while every batch keeps one tile size.
+
 The *zone* is what may change: a band of ``zone_width`` px centred on each
 seam line (1 for the middle half of the band, a raised-cosine fall to 0 at
 its edges, 0 beyond), and in ``crossings`` mode only inside the crossing
@@ -36,6 +43,7 @@ import torch
 from .plan import TilePlan
 
 SEAM_MODES = ("bands", "offset_grid", "crossings")
+SEAM_DIRECTIONS = ("both", "vertical", "horizontal")
 
 
 @dataclass(frozen=True)
@@ -123,14 +131,23 @@ def _cover(length: int, size: int, overlap: int, centres: Sequence[int]) -> List
 
 
 def plan_seam_tiles(plan: TilePlan, mode: str, zone_width: int, tile_height: int, tile_width: int,
-                    overlap: int = 64) -> SeamTilePlan:
-    """The seam tiles of ``plan`` (in the merged image's pixels); see the module docstring for the modes."""
+                    overlap: int = 64, seams: str = "both") -> SeamTilePlan:
+    """The seam tiles of ``plan`` (in the merged image's pixels); see the module docstring for the modes and ``seams``."""
     if mode not in SEAM_MODES:
         raise ValueError(f"mode must be one of {', '.join(SEAM_MODES)}, got {mode!r}")
+    if seams not in SEAM_DIRECTIONS:
+        raise ValueError(f"seams must be one of {', '.join(SEAM_DIRECTIONS)}, got {seams!r}")
+    if seams != "both" and mode != "bands":
+        raise ValueError(f"seams {seams!r} needs mode bands ({mode} places boxes on both kinds of seam)")
     H, W = plan.height, plan.width
     x_seams, y_seams = tuple(plan.cols_axis.seams), tuple(plan.rows_axis.seams)
     if not x_seams and not y_seams:
         raise ValueError(f"the plan has a single tile ({W} x {H}): there are no seams to redraw")
+    if seams != "both":
+        x_seams, y_seams = (x_seams, ()) if seams == "vertical" else ((), y_seams)
+        if not x_seams and not y_seams:
+            raise ValueError(f"the plan ({plan.rows} x {plan.cols} tiles) has no {seams} seams: use seams "
+                             f"{'horizontal' if seams == 'vertical' else 'vertical'} or both")
     th, tw = min(tile_height, H), min(tile_width, W)
     if zone_width < 2:
         raise ValueError(f"zone_width must be at least 2 px, got {zone_width}")

@@ -143,3 +143,48 @@ def test_latent_seam_tiles_round_trip_and_leave_the_latent_outside_the_zones_bit
     outside = full_zone(sp) == 0
     assert torch.equal(out["samples"].permute(0, 2, 3, 1)[:, outside], z.permute(0, 2, 3, 1)[:, outside])
     assert float(out["samples"].permute(0, 2, 3, 1)[:, full_zone(sp) == 1].sub(3.0).abs().max()) < 1e-5
+
+
+def test_two_one_direction_passes_of_long_narrow_tiles_show_the_model_far_less_than_square_tiles():
+    """The same 64 px zone on a 6000 x 4000 photo merged from 1024 px tiles: square 512 px seam tiles show the model more
+    than the whole image (120 %); 256 x 1024 boxes on the vertical seams, then 1024 x 256 on the horizontal ones, about
+    half of that (64 %) for the same zone."""
+    plan = plan_by_tile_size(4000, 6000, 1024, 1024, 128)
+
+    def shown(sp):
+        return sp.count * sp.tile_height * sp.tile_width / (sp.height * sp.width)
+
+    square = plan_seam_tiles(plan, "bands", 64, 512, 512, 64)
+    vertical = plan_seam_tiles(plan, "bands", 64, 1024, 256, 64, seams="vertical")
+    horizontal = plan_seam_tiles(plan, "bands", 64, 256, 1024, 64, seams="horizontal")
+    assert shown(square) > 1.0 and shown(vertical) + shown(horizontal) < 0.55 * shown(square)
+    assert vertical.y_seams == () and horizontal.x_seams == () and vertical.x_seams == square.x_seams
+    assert abs(zone_share(vertical) + zone_share(horizontal) - zone_share(square)) < 0.01  # the crossings are counted twice
+    with pytest.raises(ValueError, match="needs mode bands"):
+        plan_seam_tiles(plan, "crossings", 64, 512, 512, 64, seams="vertical")
+    with pytest.raises(ValueError, match="no horizontal seams"):
+        plan_seam_tiles(plan_by_tile_size(800, 6000, 1024, 1024, 128), "bands", 64, 256, 1024, 64, seams="horizontal")
+
+
+def test_a_vertical_then_a_horizontal_pass_redraws_every_seam_and_nothing_else():
+    img = load_photo("bokeh", 2400)
+    _, h, w, _ = img.shape
+    plan = plan_by_tile_size(h, w, 768, 768, 96)
+    tiles = extract_tiles(img, plan, IMAGE)
+    gains = 1 + 0.08 * (torch.rand(tiles.shape[0], 1, 1, 3, generator=torch.Generator().manual_seed(3)) - 0.5)
+    merged, _ = merge_tiles((tiles * gains).clamp(0, 1), plan, "none")
+    k = 31
+    out, outside = merged, None
+    for seams, size in (("vertical", (768, 192)), ("horizontal", (192, 768))):
+        seam_tiles, sp, masks, _ = SeamTiles().split(out, plan, "bands", 64, size[1], size[0], 64, seams=seams)
+        assert seam_tiles.shape[1:3] == size and masks.shape[1:] == size
+        smooth = torch.nn.functional.avg_pool2d(seam_tiles.permute(0, 3, 1, 2), k, 1, k // 2, count_include_pad=False).permute(0, 2, 3, 1)
+        out = SeamTilesMerge().merge(out, smooth, sp)[0]
+        zone_free = full_zone(sp) == 0
+        outside = zone_free if outside is None else outside & zone_free
+
+    def worst(image):
+        return max(abs(s.z) for s in seam_scores(image[0], plan))
+
+    assert worst(merged) > worst(img) + 1.5 and worst(out) <= worst(img) + 0.25
+    assert torch.equal(out[0][outside], merged[0][outside])  # outside both passes' zones: bit-identical
