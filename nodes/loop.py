@@ -89,8 +89,9 @@ class TileLoopStart:
         loop.start_id = unique_id
         t = loop.plan.tiles[loop.current]
         box = json.dumps({"x": t.x, "y": t.y, "width": t.width, "height": t.height})
-        pending = loop.pending()[None].expand(loop.canvas.shape[0], -1, -1).contiguous()
-        return (loop, loop.tile(), pending, t.index, loop.prompts[t.index], box)
+        tile, pending = loop.tile(), loop.pending()[None].expand(loop.canvas.shape[0], -1, -1).clone()
+        loop.handed_out = [tile, pending]
+        return (loop, tile, pending, t.index, loop.prompts[t.index], box)
 
 
 class TileLoopEnd:
@@ -113,7 +114,9 @@ class TileLoopEnd:
                 "loop": (TILE_LOOP, {"tooltip": "From Tile Loop Start."}),
                 "tile": ("IMAGE", {"tooltip": (
                     "The processed tile, at the tile's size or a whole multiple of it (an upscaler in the body): then the "
-                    "result is at that scale, and the next tiles' context is the canvas resampled back to input scale.")}),
+                    "result is at that scale, and the next tiles' context is the canvas resampled back to input scale. "
+                    "From the second tile on its memory is freed once pasted (ComfyUI would keep every tile until the "
+                    "prompt ends), so it must be made in the loop, not an image from outside it.")}),
             },
             "hidden": {"dynprompt": "DYNPROMPT", "unique_id": "UNIQUE_ID"},
         }
@@ -133,8 +136,31 @@ class TileLoopEnd:
         if loop.done or dynprompt is None or loop.step < loop.chunk_stop:
             # finished; or called outside ComfyUI's executor (one tile per call); or a copy inside a chunk, whose loop
             # output the next copy's Start takes
-            return (loop.result, loop)
-        return _expand_next(loop, dynprompt, unique_id)
+            result = (loop.result, loop)
+        else:
+            result = _expand_next(loop, dynprompt, unique_id)
+        if dynprompt is not None and dynprompt.get_parent_node_id(unique_id) is not None:
+            _release(loop, tile)  # last: an error report before it may still print these tensors
+        return result
+
+
+def _release(loop: TileLoop, processed: torch.Tensor) -> None:
+    """Free the memory of a pasted iteration's tiles: what Start handed the body and the processed tile End was given.
+
+    Only in the loop's own copies of the body (ComfyUI's graph expansion), whose nodes all lie on a path to this End and
+    have run: nothing reads those tensors again, but ComfyUI's cache would keep them until the prompt ends (one 1024 px
+    tile is 12.6 MB; a copy holds three tile-sized tensors). The first iteration (the graph as drawn, where other nodes
+    may read them) keeps its tensors. A processed tile that shares memory with the canvas is kept.
+    """
+    canvas = loop.canvas.untyped_storage().data_ptr()
+    handed, loop.handed_out = [*loop.handed_out, processed], []
+    for t in handed:
+        storage = t.untyped_storage()
+        if storage.data_ptr() != canvas and storage.nbytes() > 0:
+            try:
+                storage.resize_(0)
+            except RuntimeError:  # memory torch does not own (e.g. numpy's): left as it is
+                pass
 
 
 def _ancestors(node_id: str, dynprompt, children: Dict[str, List[str]]) -> None:

@@ -59,6 +59,36 @@ class TileSplit:
         return cut_tiles(image, plan, mask)
 
 
+class TilePlanNode:
+    """IMAGE -> the TILE_PLAN Tile Split would make, without cutting any tile."""
+
+    DESCRIPTION = (
+        "The tile grid Tile Split would make for this image, without cutting the tiles: for nodes that need only the "
+        "plan (Tile Loop Start, Seam Tiles, Tile Plan Info). At 15 000 px Tile Split's unused tile batch would hold more "
+        "than the image's size in memory."
+    )
+    CATEGORY = category("tiles")
+    FUNCTION = "plan"
+    RETURN_TYPES = (TILE_PLAN, "STRING")
+    RETURN_NAMES = ("plan", "summary")
+    OUTPUT_TOOLTIPS = ("The tile grid.", "One line: the grid, the tile size and the overlaps.")
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        split = TileSplit.INPUT_TYPES()
+        return {"required": {"image": ("IMAGE", {"tooltip": "The image the plan is for (only its size and batch are read)."}),
+                             **plan_inputs()},
+                "optional": {"shrink_tiles": split["optional"]["shrink_tiles"]}}
+
+    def plan(self, image: torch.Tensor, mode: str, tile_width: int, tile_height: int, overlap: int, rows: int, cols: int,
+             max_megapixels: float, align: int, shrink_tiles: bool = False) -> Tuple[TilePlan, str]:
+        image = check_image(image, "image")
+        b, h, w, _ = image.shape
+        plan = plan_from_widgets(h, w, b, shrink_tiles, mode=mode, tile_width=tile_width, tile_height=tile_height, overlap=overlap,
+                                 rows=rows, cols=cols, max_megapixels=max_megapixels, align=align)
+        return (plan, plan.describe())
+
+
 class TileSplitAroundMask:
     """IMAGE + MASK -> tiles placed so masked objects sit clear of blend bands, whole in one tile."""
 
@@ -204,6 +234,7 @@ class TilePlanInfo:
 
 NODE_CLASS_MAPPINGS = {
     "TileStitchSplit": TileSplit,
+    "TileStitchTilePlan": TilePlanNode,
     "TileStitchSplitList": TileSplitList,
     "TileStitchSplitAroundMask": TileSplitAroundMask,
     "TileStitchMerge": TileMerge,
@@ -212,6 +243,7 @@ NODE_CLASS_MAPPINGS = {
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
     "TileStitchSplit": "Tile Split",
+    "TileStitchTilePlan": "Tile Plan",
     "TileStitchSplitList": "Tile Split (list)",
     "TileStitchSplitAroundMask": "Tile Split Around Mask",
     "TileStitchMerge": "Tile Merge",

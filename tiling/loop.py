@@ -71,7 +71,7 @@ def parse_prompts(text: str, count: int, base: str = "") -> List[str]:
     return lines + [base] * (count - len(lines))
 
 
-@dataclass
+@dataclass(repr=False)
 class TileLoop:
     """The state of a tile loop: the canvas, the plan, the order, the step, the prompts (see the module docstring)."""
 
@@ -85,6 +85,7 @@ class TileLoop:
     finished: List[int] = field(default_factory=list)
     start_id: Optional[str] = None  # the ComfyUI node that opened the loop (for the graph expansion)
     chunk_stop: int = 1  # the step after which the graph expansion adds the next chunk of body copies
+    handed_out: List[torch.Tensor] = field(default_factory=list)  # the current tile's tensors Start gave the body
     scale: int = 1  # the body's whole upscale factor, fixed by the first processed tile
     output: Optional[torch.Tensor] = None  # the canvas at output scale when scale > 1, else None (canvas is the output)
 
@@ -92,6 +93,10 @@ class TileLoop:
     def result(self) -> torch.Tensor:
         """The processed image ``[B, s*H, s*W, C]``."""
         return self.canvas if self.output is None else self.output
+
+    def __repr__(self) -> str:  # short: error reports print their nodes' inputs, and this holds the whole canvas
+        b, h, w, c = self.canvas.shape
+        return f"TileLoop(tile {self.step} of {len(self.order)} done, canvas {w} x {h} x {c}, batch {b}, x{self.scale})"
 
     @property
     def done(self) -> bool:

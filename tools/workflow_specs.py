@@ -458,7 +458,7 @@ FLUX_TILE_LOOP_REFINE = Spec(
     description="Refine a large photo tile by tile with FLUX in one prompt: each tile sees its finished neighbours (the Tile Loop) and has its own prompt line.",
     nodes=[
         N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Photo", col=0, width=320),
-        N(2, "TileStitchSplit", {"mode": "tile_size", "tile_width": 1024, "tile_height": 1024, "overlap": 128, "align": 16, "shrink_tiles": True},
+        N(2, "TileStitchTilePlan", {"mode": "tile_size", "tile_width": 1024, "tile_height": 1024, "overlap": 128, "align": 16, "shrink_tiles": True},
           title="Tile grid", col=1, width=320),
         N(3, "TileStitchTileLoopStart", {"order": "serpentine", "band": 48, "keep_finished": False,
                                          "base_prompt": REFINE_PROMPT, "prompts": ""}, title="Tile loop: start", col=2, width=320),
@@ -508,7 +508,7 @@ FLUX_KONTEXT_TILE_LOOP_EDIT = Spec(
     description="Edit a large photo with FLUX.1 Kontext tile by tile in one prompt: each tile is edited with the instruction plus its own line, its reference is the tile itself, and it sees its finished neighbours.",
     nodes=[
         N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Photo", col=0, width=320),
-        N(2, "TileStitchSplit", {"mode": "tile_size", "tile_width": 1024, "tile_height": 1024, "overlap": 128, "align": 16, "shrink_tiles": True},
+        N(2, "TileStitchTilePlan", {"mode": "tile_size", "tile_width": 1024, "tile_height": 1024, "overlap": 128, "align": 16, "shrink_tiles": True},
           title="Tile grid", col=1, width=320),
         N(3, "TileStitchTileLoopStart", {"order": "serpentine", "band": 48, "keep_finished": False,
                                          "base_prompt": "make the metal rose gold, keep everything else unchanged",

@@ -124,6 +124,8 @@ def valid_inputs(name: str, env) -> Dict[str, Any]:
     latent_seam_tiles, latent_seam_plan, _, _ = LatentSeamTiles().split(latent, LATENT_PLAN, **latent_seam)
     return {
         "TileStitchTilePromptEncode": dict(clip=FakeCLIP(), prompt="w1 w2"),
+        "TileStitchTilePlan": dict(image=image(64, 96), mode="tile_size", tile_width=48, tile_height=48, overlap=8, rows=2, cols=2,
+                                   max_megapixels=1.0, align=8),
         "TileStitchTileTextEncode": dict(clip=FakeCLIP(), base_prompt="b", prompts="w1 w2\n\n{base} w3"),
         "TileStitchTileLoopStart": dict(image=img, plan=PIXEL_PLAN, **loop_widgets),
         "TileStitchTileLoopEnd": dict(loop=copy.deepcopy(loop_state), tile=loop_tile),

@@ -129,6 +129,21 @@ async def _get_calls(request):
     return web.json_response(CALLS)
 
 
+@PromptServer.instance.routes.get("/tilestitch_test/live_tensor_bytes")
+async def _live_tensor_bytes(request):
+    """Bytes of every distinct tensor storage alive in the server (what ComfyUI's caches and nodes still hold)."""
+    import gc
+
+    seen, total = set(), 0
+    for obj in gc.get_objects():
+        if isinstance(obj, torch.Tensor) and obj.device.type == "cpu":
+            storage = obj.untyped_storage()
+            if storage.data_ptr() and storage.data_ptr() not in seen:
+                seen.add(storage.data_ptr())
+                total += storage.nbytes()
+    return web.json_response({"bytes": total})
+
+
 @PromptServer.instance.routes.delete("/tilestitch_test/flux_calls")
 async def _reset_calls(request):
     CALLS.clear()
