@@ -131,17 +131,20 @@ async def _get_calls(request):
 
 @PromptServer.instance.routes.get("/tilestitch_test/live_tensor_bytes")
 async def _live_tensor_bytes(request):
-    """Bytes of every distinct tensor storage alive in the server (what ComfyUI's caches and nodes still hold)."""
+    """Bytes of every distinct tensor storage alive in the server (what ComfyUI's caches and nodes still hold), and with
+    ``?shape=1,1024,1024,3`` how many distinct live storages hold a tensor of that shape."""
     import gc
 
-    seen, total = set(), 0
+    shape = tuple(int(v) for v in request.query["shape"].split(",")) if "shape" in request.query else None
+    seen, total, count = set(), 0, 0
     for obj in gc.get_objects():
         if isinstance(obj, torch.Tensor) and obj.device.type == "cpu":
             storage = obj.untyped_storage()
             if storage.data_ptr() and storage.data_ptr() not in seen:
                 seen.add(storage.data_ptr())
                 total += storage.nbytes()
-    return web.json_response({"bytes": total})
+                count += shape is not None and tuple(obj.shape) == shape
+    return web.json_response({"bytes": total, "count": count})
 
 
 @PromptServer.instance.routes.delete("/tilestitch_test/flux_calls")
