@@ -1,7 +1,9 @@
 """Running the headless client (``python -m client``) on a shipped workflow, as a user would, for the integration tests."""
 
+import io
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -32,3 +34,39 @@ def save_png(path: Path, image: np.ndarray) -> np.ndarray:
     pixels = np.rint(image * 255).astype(np.uint8)
     Image.fromarray(pixels).save(path)
     return pixels
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """8-bit ``[H, W, C]`` pixels as PNG file bytes (for ``ComfyClient.upload_image``)."""
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def tiff_result(server, client, prompt: dict, timeout: float = 600) -> np.ndarray:
+    """Queue ``prompt`` (API format, with one TIFF-saving node), wait, and read the one TIFF it saved."""
+    import tifffile
+
+    entry = client.wait(client.queue(prompt), timeout=timeout)
+    files = [f for f in client.output_files(entry) if f.filename.endswith(".tif")]
+    assert len(files) == 1, server.log_tail()
+    return tifffile.imread(io.BytesIO(client.download(files[0])))
+
+
+def cancel_while_running(client, prompt_id: str, after: float = 2.5) -> None:
+    """Wait until ``prompt_id`` runs, let it work ``after`` s, press Cancel: the prompt must end interrupted within 5 s."""
+    import pytest
+
+    from tilestitch.client.api import ComfyError
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if any(item[1] == prompt_id for item in client.get_json("/queue").get("queue_running", [])):
+            break
+        time.sleep(0.1)
+    time.sleep(after)
+    t0 = time.monotonic()
+    client.interrupt()
+    with pytest.raises(ComfyError, match="interrupted"):
+        client.wait(prompt_id, timeout=120)
+    assert time.monotonic() - t0 < 5, f"Cancel took {time.monotonic() - t0:.1f} s"

@@ -4,7 +4,6 @@ import io
 
 import numpy as np
 import pytest
-import tifffile
 from PIL import Image
 
 from tilestitch.diffmerge import diff_merge
@@ -12,6 +11,7 @@ from tilestitch.diffmerge.detect import DetectOptions
 from tilestitch.diffmerge.synthetic import synthetic_edit
 from tilestitch.nodes.diffmerge import DiffMerge
 
+from client_run import tiff_result
 from support import photo_path
 
 pytestmark = pytest.mark.comfyui
@@ -48,10 +48,7 @@ def test_diff_merge_node_in_comfyui_equals_the_pure_call_on_the_same_files(comfy
         "4": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["3", 0], "filename_prefix": f"dm_{blend}",
                                                               "format": "tiff_float32", "compression": 0}},
     }
-    entry = client.wait(client.queue(prompt), timeout=600)
-    files = [f for f in client.output_files(entry) if f.filename.endswith(".tif")]
-    assert len(files) == 1, server.log_tail()
-    via_comfyui = tifffile.imread(io.BytesIO(client.download(files[0])))
+    via_comfyui = tiff_result(server, client, prompt)
 
     pure = diff_merge(original, comfy_load(edit_bytes), registration=widgets["registration"], blend=blend,
                       feather=widgets["feather"], colour_match=widgets["colour_match"],

@@ -13,6 +13,8 @@ from PIL import Image
 
 from tilestitch.client.api import ComfyError
 
+from client_run import cancel_while_running
+
 pytestmark = pytest.mark.comfyui
 
 HOSTILE = [
@@ -106,15 +108,4 @@ def test_cancel_stops_a_long_seam_merge(comfy):
                                                               "seam": "optimal", "band_half_width": 0}},
         "4": {"class_type": "PreviewImage", "inputs": {"images": ["3", 0]}},
     }
-    prompt_id = client.queue(prompt)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # wait until the prompt runs, then well into the merge (about 9 s of work)
-        if any(item[1] == prompt_id for item in client.get_json("/queue").get("queue_running", [])):
-            break
-        time.sleep(0.1)
-    time.sleep(2.5)
-    t0 = time.monotonic()
-    client.interrupt()
-    with pytest.raises(ComfyError, match="interrupted"):
-        client.wait(prompt_id, timeout=60)
-    assert time.monotonic() - t0 < 5, f"Cancel took {time.monotonic() - t0:.1f} s"
+    cancel_while_running(client, client.queue(prompt))  # well into the merge (about 9 s of work)

@@ -1,26 +1,17 @@
 """Tile Loop Start / End in a real ComfyUI: the body runs once per tile inside one prompt (graph expansion), each
 tile sees its finished neighbours, and the result equals the pure reference loop."""
 
-import io
-
 import numpy as np
 import pytest
-import tifffile
 import torch
-from PIL import Image
 
 from tilestitch.nodes.tiles import TileSplit
 from tilestitch.tiling.loop import run_loop
 
+from client_run import cancel_while_running, png_bytes, tiff_result
 from support import load_photo
 
 pytestmark = pytest.mark.comfyui
-
-
-def png_bytes(pixels: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize("order,scale,tile", [("serpentine", 1, (320, 224)), ("chess", 1, (320, 224)), ("serpentine", 2, (320, 224)),
@@ -44,10 +35,7 @@ def test_a_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(comfy,
         "6": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["5", 0], "filename_prefix": f"loop_{order}_{scale}_{tile[0]}",
                                                                "format": "tiff_float32", "compression": 0}},
     }
-    entry = client.wait(client.queue(prompt), timeout=600)
-    files = [f for f in client.output_files(entry) if f.filename.endswith(".tif")]
-    assert len(files) == 1, server.log_tail()
-    result = tifffile.imread(io.BytesIO(client.download(files[0])))
+    result = tiff_result(server, client, prompt)
     image = torch.from_numpy(pixels.astype(np.float32) / 255)[None]
     plan = TileSplit().split(image, **widgets)[1]  # the plan the graph's split made
     assert (plan.rows, plan.cols) == ((4, 3) if tile[0] > 128 else (8, 12))
@@ -125,18 +113,11 @@ def test_a_second_prompt_that_changes_only_the_body_runs_the_loop_again_from_the
     client.wait(client.queue(prompt), timeout=600)
     prompt["7"] = {"class_type": "ImageInvert", "inputs": {"image": ["4", 0]}}  # the body becomes the identity
     prompt["5"]["inputs"]["tile"] = ["7", 0]
-    entry = client.wait(client.queue(prompt), timeout=600)
-    files = [f for f in client.output_files(entry) if f.filename.endswith(".tif")]
-    assert len(files) == 1, server.log_tail()
-    result = tifffile.imread(io.BytesIO(client.download(files[0])))
+    result = tiff_result(server, client, prompt)
     assert float(np.abs(result - pixels.astype(np.float32) / 255).max()) <= 1e-6  # from the image, not the first run's canvas
 
 
 def test_cancel_stops_a_long_tile_loop_between_tiles_and_the_next_prompt_runs_clean(comfy):
-    import time
-
-    from tilestitch.client.api import ComfyError
-
     server, client = comfy
     widgets = dict(mode="tile_size", tile_width=64, tile_height=64, overlap=16, rows=2, cols=2, max_megapixels=1.0, align=8)
     long_loop = {  # 4096 x 4096 in 64 px tiles: 85 x 85 = 7225 tiles, well over ten seconds of loop
@@ -148,18 +129,7 @@ def test_cancel_stops_a_long_tile_loop_between_tiles_and_the_next_prompt_runs_cl
         "5": {"class_type": "TileStitchTileLoopEnd", "inputs": {"loop": ["3", 0], "tile": ["4", 0]}},
         "6": {"class_type": "PreviewImage", "inputs": {"images": ["5", 0]}},
     }
-    prompt_id = client.queue(long_loop)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # wait until the prompt runs, then well into the loop
-        if any(item[1] == prompt_id for item in client.get_json("/queue").get("queue_running", [])):
-            break
-        time.sleep(0.1)
-    time.sleep(2.5)
-    t0 = time.monotonic()
-    client.interrupt()
-    with pytest.raises(ComfyError, match="interrupted"):
-        client.wait(prompt_id, timeout=120)
-    assert time.monotonic() - t0 < 5, f"Cancel took {time.monotonic() - t0:.1f} s"
+    cancel_while_running(client, client.queue(long_loop))
 
     pixels = np.rint(load_photo("kodim23")[0].numpy() * 255).astype(np.uint8)  # the next prompt: a clean 4 x 3 loop
     name = client.upload_image(png_bytes(pixels), "loop_after_cancel.png")
@@ -173,9 +143,7 @@ def test_cancel_stops_a_long_tile_loop_between_tiles_and_the_next_prompt_runs_cl
         "6": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["5", 0], "filename_prefix": "loop_after_cancel",
                                                                "format": "tiff_float32", "compression": 0}},
     }
-    entry = client.wait(client.queue(after), timeout=600)
-    (tif,) = [f for f in client.output_files(entry) if f.filename.endswith(".tif")]
-    result = tifffile.imread(io.BytesIO(client.download(tif)))
+    result = tiff_result(server, client, after)
     image = torch.from_numpy(pixels.astype(np.float32) / 255)[None]
     plan = TileSplit().split(image, **widgets)[1]
     reference = run_loop(image, plan, lambda t, p, k, s: 1.0 - t, order="raster", band=24)[0].numpy()
