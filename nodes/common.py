@@ -168,6 +168,13 @@ def check_mask(t, name: str) -> torch.Tensor:
     return t.float() if not t.is_floating_point() else t
 
 
+def check_clip(clip, name: str = "clip"):
+    """A ComfyUI CLIP (what a text node needs: ``tokenize``), or a clear error naming ``name``."""
+    if not callable(getattr(clip, "tokenize", None)):
+        raise ValueError(f"{name} must be a CLIP model (a CLIP loader's output), got {type(clip).__name__}")
+    return clip
+
+
 def check_plan(plan) -> TilePlan:
     if not isinstance(plan, TilePlan):
         raise ValueError(f"plan must be a TILE_PLAN from a split node, got {type(plan).__name__}")

@@ -15,7 +15,7 @@ from ..tiling.cond_tiling import TEXT_CONDS, ControlTiler, TileText, needs_singl
 from ..tiling.denoise import DENOISE_WINDOWS, GlobalGuidance, latent_plan, low_band_grid, shifted_plan, tiled_predict
 from ..tiling.loop import prompt_lines
 from ..tiling.sizing import AUTO_SAFETY, largest_batch
-from .common import SHRINK_TILES, TILE_PLAN, category, check_plan, latent_samples, plan_from_widgets, plan_inputs, text_progress
+from .common import SHRINK_TILES, TILE_PLAN, category, check_clip, check_plan, latent_samples, plan_from_widgets, plan_inputs, text_progress
 from .correct import GLOBAL_CONTEXT
 
 SOURCE_BATCH_INDEX = "tilestitch_source_batch_index"
@@ -324,8 +324,7 @@ class TileTextEncode:
         }}
 
     def encode(self, clip, base_prompt: str, prompts: str):
-        if not callable(getattr(clip, "tokenize", None)):
-            raise ValueError(f"clip must be a CLIP model (a CLIP loader's output), got {type(clip).__name__}")
+        check_clip(clip)
         cache = {}
 
         def encoded(text: str):

@@ -10,9 +10,11 @@ import torch
 
 from ..tiling.loop import ORDERS, TileLoop, parse_prompts, start_loop
 from ..tiling.plan import TilePlan
-from .common import TILE_PLAN, category, check_finite, check_image, check_plan, progress_hook
+from .common import TILE_PLAN, category, check_clip, check_finite, check_image, check_plan, progress_hook
 
 TILE_LOOP = "TILE_LOOP"
+
+
 def chunk_size(tiles: int) -> int:
     """Body copies per graph expansion for a loop over ``tiles`` tiles.
 
@@ -238,8 +240,7 @@ class TilePromptEncode:
         }}
 
     def encode(self, clip, prompt: str):
-        if not callable(getattr(clip, "tokenize", None)):
-            raise ValueError(f"clip must be a CLIP model (a CLIP loader's output), got {type(clip).__name__}")
+        check_clip(clip)
         if not isinstance(prompt, str):
             raise ValueError(f"prompt must be text, got {type(prompt).__name__}")
         return (clip.encode_from_tokens_scheduled(clip.tokenize(prompt)),)

@@ -75,10 +75,9 @@ class TilePlanNode:
 
     @classmethod
     def INPUT_TYPES(cls):
-        split = TileSplit.INPUT_TYPES()
         return {"required": {"image": ("IMAGE", {"tooltip": "The image the plan is for (only its size and batch are read)."}),
                              **plan_inputs()},
-                "optional": {"shrink_tiles": split["optional"]["shrink_tiles"]}}
+                "optional": {"shrink_tiles": SHRINK_TILES}}
 
     def plan(self, image: torch.Tensor, mode: str, tile_width: int, tile_height: int, overlap: int, rows: int, cols: int,
              max_megapixels: float, align: int, shrink_tiles: bool = False) -> Tuple[TilePlan, str]:
