@@ -8,7 +8,7 @@ from typing import Dict, List, Optional
 
 import torch
 
-from ..tiling.loop import ORDERS, TileLoop, parse_prompts, start_loop
+from ..tiling.loop import ORDERS, TileLoop, join_prompt_list, parse_prompts, start_loop
 from ..tiling.plan import TilePlan
 from .common import TILE_PLAN, category, check_clip, check_finite, check_image, check_plan, progress_hook
 
@@ -246,13 +246,40 @@ class TilePromptEncode:
         return (clip.encode_from_tokens_scheduled(clip.tokenize(prompt)),)
 
 
+class TilePromptsFromList:
+    DESCRIPTION = (
+        "Per-tile prompts from a captioner: a list of texts (one per tile, e.g. a Florence or Qwen VL caption node run "
+        "over Tile Split (list)'s tiles) joined into the one-line-per-tile text that Tile Loop Start's and Tile Text "
+        "Encode's prompts take."
+    )
+    CATEGORY = category("tiles")
+    FUNCTION = "join"
+    INPUT_IS_LIST = True
+    RETURN_TYPES = ("STRING",)
+    RETURN_NAMES = ("prompts",)
+    OUTPUT_TOOLTIPS = ("One line per caption, in the list's order (line breaks inside a caption become spaces).",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "captions": ("STRING", {"forceInput": True, "tooltip": (
+                "A list of texts, one per tile in plan order (row by row): a caption node run over Tile Split (list)'s "
+                "tiles gives exactly that. A single text counts as a list of one.")}),
+        }}
+
+    def join(self, captions):
+        return (join_prompt_list(captions),)
+
+
 NODE_CLASS_MAPPINGS = {
     "TileStitchTileLoopStart": TileLoopStart,
     "TileStitchTileLoopEnd": TileLoopEnd,
     "TileStitchTilePromptEncode": TilePromptEncode,
+    "TileStitchTilePromptsFromList": TilePromptsFromList,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
     "TileStitchTileLoopStart": "Tile Loop Start",
     "TileStitchTileLoopEnd": "Tile Loop End",
     "TileStitchTilePromptEncode": "Tile Prompt Encode",
+    "TileStitchTilePromptsFromList": "Tile Prompts From List",
 }

@@ -62,6 +62,19 @@ def prompt_lines(text: str, base: str = "") -> List[str]:
     return [line.strip().replace("{base}", base) if line.strip() else base for line in (text.splitlines() if text else [])]
 
 
+def join_prompt_list(items: Sequence) -> str:
+    """One multiline prompt text from a list of per-tile captions (a captioner run over a tile list): line ``k`` is item
+    ``k`` with its own line breaks turned into spaces, so line ``k`` stays tile ``k``'s; ``None`` gives an empty line."""
+    lines = []
+    for k, item in enumerate(items):
+        if item is None:
+            item = ""
+        if not isinstance(item, str):
+            raise ValueError(f"captions[{k}] must be text, got {type(item).__name__}")
+        lines.append(" ".join(item.split()))
+    return "\n".join(lines)
+
+
 def parse_prompts(text: str, count: int, base: str = "") -> List[str]:
     """One prompt per tile (plan order) from a multiline ``text``: line ``k`` for tile ``k`` (missing or empty lines give
     ``base``); ``{base}`` in a line is replaced by ``base``."""

@@ -55,6 +55,39 @@ def test_a_tile_loop_runs_its_body_per_tile_and_equals_the_reference_loop(comfy,
     assert float(np.abs(result[::scale, ::scale] - independent).max()) > 0.3
 
 
+def test_captions_of_a_tile_list_become_the_loops_per_tile_prompts(comfy):
+    """A captioner mapped over Tile Split (list)'s tiles gives a STRING list; Tile Prompts From List joins it into the
+    loop's prompts, and each tile's body gets its own tile's caption (line breaks inside a caption kept on one line)."""
+    server, client = comfy
+    pixels = np.rint(load_photo("kodim23")[0].numpy() * 255).astype(np.uint8)  # 768 x 512
+    name = client.upload_image(png_bytes(pixels), "loop_captions.png")
+    widgets = dict(mode="tile_size", tile_width=320, tile_height=224, overlap=32, rows=2, cols=2, max_megapixels=1.0, align=8)
+    prompt = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": name}},
+        "2": {"class_type": "TileStitchSplitList", "inputs": {"image": ["1", 0], **widgets}},
+        "3": {"class_type": "TileStitchTestCaption", "inputs": {"image": ["2", 0]}},  # runs once per tile
+        "4": {"class_type": "TileStitchTilePromptsFromList", "inputs": {"captions": ["3", 0]}},
+        "5": {"class_type": "TileStitchTileLoopStart", "inputs": {"image": ["1", 0], "plan": ["2", 1], "order": "chess", "band": 24,
+                                                                 "keep_finished": True, "base_prompt": "", "prompts": ["4", 0]}},
+        "6": {"class_type": "TileStitchTestFillFromPrompt", "inputs": {"image": ["5", 1], "prompt": ["5", 4]}},
+        "7": {"class_type": "TileStitchTileLoopEnd", "inputs": {"loop": ["5", 0], "tile": ["6", 0]}},
+        "8": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["7", 0], "filename_prefix": "loop_captions",
+                                                               "format": "tiff_float32", "compression": 0}},
+    }
+    result = tiff_result(server, client, prompt)
+    image = torch.from_numpy(pixels.astype(np.float32) / 255)[None]
+    plan = TileSplit().split(image, **widgets)[1]
+    means = [float(image[:, t.y:t.y + t.height, t.x:t.x + t.width].double().mean()) for t in plan.tiles]
+    assert len(set(np.round(means, 4))) == plan.count == 9  # the tiles' captions differ
+
+    def fill(tile, pending, index, prompt):
+        return torch.full_like(tile, float(prompt.split()[-1]))
+
+    captions = [f"mean {m:.9f}" for m in means]
+    reference = run_loop(image, plan, fill, order="chess", prompts=captions, band=24, keep_finished=True)[0].numpy()
+    assert float(np.abs(result - reference).max()) <= 1e-6
+
+
 def rss_mb(pid: int) -> float:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):

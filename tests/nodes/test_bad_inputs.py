@@ -124,6 +124,7 @@ def valid_inputs(name: str, env) -> Dict[str, Any]:
     latent_seam_tiles, latent_seam_plan, _, _ = LatentSeamTiles().split(latent, LATENT_PLAN, **latent_seam)
     return {
         "TileStitchTilePromptEncode": dict(clip=FakeCLIP(), prompt="w1 w2"),
+        "TileStitchTilePromptsFromList": dict(captions=["a red clasp", None, "a\nstone"]),
         "TileStitchTilePlan": dict(image=image(64, 96), mode="tile_size", tile_width=48, tile_height=48, overlap=8, rows=2, cols=2,
                                    max_megapixels=1.0, align=8),
         "TileStitchTileTextEncode": dict(clip=FakeCLIP(), base_prompt="b", prompts="w1 w2\n\n{base} w3"),
@@ -347,7 +348,7 @@ def test_non_contiguous_inputs_give_the_same_result(node, layout, env, comfy_lik
     assert any(isinstance(v, torch.Tensor) and not v.is_contiguous() for v in tensors_of(list(args.values()))) or node in (
         "TileStitchPlanInfo", "TileStitchTiledDenoise", "TileStitchSanaTextEncode", "TileStitchSanaTiledSampler",
         "TileStitchFrequencyBand", "TileStitchFrequencyJoin", "TileStitchTilePromptEncode",
-        "TileStitchTileTextEncode"), node  # these take no tensor
+        "TileStitchTileTextEncode", "TileStitchTilePromptsFromList"), node  # these take no tensor
     torch.manual_seed(0)
     got = tensors_of(getattr(cls(), cls.FUNCTION)(**args))
     assert len(got) == len(expected)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tilestitch.tiling import plan_by_tile_size
-from tilestitch.tiling.loop import ORDERS, parse_prompts, run_loop, start_loop, tile_order
+from tilestitch.tiling.loop import ORDERS, join_prompt_list, parse_prompts, run_loop, start_loop, tile_order
 
 PLAN = plan_by_tile_size(300, 400, 128, 128, 32)  # 3 x 4 tiles
 
@@ -112,3 +112,11 @@ def test_prompts_give_one_line_per_tile_with_the_base_filling_in():
     assert parse_prompts("a\n\n{base}, c", 4, "base") == ["a", "base", "base, c", "base"]
     with pytest.raises(ValueError, match="one line per tile"):
         parse_prompts("a\nb\nc", 2)
+
+
+def test_a_caption_list_becomes_one_line_per_tile_even_when_captions_span_lines():
+    captions = ["a gold clasp,\n  polished", None, "", "{base} and a stone"]
+    text = join_prompt_list(captions)
+    assert parse_prompts(text, 5, "ring") == ["a gold clasp, polished", "ring", "ring", "ring and a stone", "ring"]
+    with pytest.raises(ValueError, match=r"captions\[1\] must be text"):
+        join_prompt_list(["a", 3])

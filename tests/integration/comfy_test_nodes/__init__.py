@@ -174,4 +174,33 @@ class TestConditioning:
         return ([[cond, {"pooled_output": pooled}]],)
 
 
-NODE_CLASS_MAPPINGS = {"TileStitchTestConditioning": TestConditioning}
+class TestCaption:
+    """A stand-in captioner: the text of an image's mean value (a caption node run over a tile list)."""
+    CATEGORY = "TileStitch/testing"
+    FUNCTION = "caption"
+    RETURN_TYPES = ("STRING",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"image": ("IMAGE",)}}
+
+    def caption(self, image):
+        return (f"mean\n{float(image.double().mean()):.9f}",)
+
+
+class TestFillFromPrompt:
+    """A loop body that reads its prompt: the tile filled with the number the prompt's last word spells."""
+    CATEGORY = "TileStitch/testing"
+    FUNCTION = "fill"
+    RETURN_TYPES = ("IMAGE",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"image": ("IMAGE",), "prompt": ("STRING", {"forceInput": True})}}
+
+    def fill(self, image, prompt):
+        return (torch.full_like(image, float(prompt.split()[-1])),)
+
+
+NODE_CLASS_MAPPINGS = {"TileStitchTestConditioning": TestConditioning, "TileStitchTestCaption": TestCaption,
+                       "TileStitchTestFillFromPrompt": TestFillFromPrompt}
