@@ -291,6 +291,42 @@ def _affine_lab(tile: torch.Tensor, gain: np.ndarray, offset: np.ndarray, out: t
     out[..., 3:] = tile[..., 3:]
 
 
+def fit_to_surround(tile: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, ridge: float = 1e-4) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-channel gain and offset (colour channels: the first three, or one for grey) taking ``tile`` to ``target``
+    by least squares weighted by ``weight`` (``[h, w]`` in [0, 1]; ``tile`` / ``target`` ``[h, w, C]``, same size).
+
+    ``ridge`` pulls the gain towards 1 where the weighted pixels hardly vary
+    (a white wall: only the offset is fitted there); the gain is kept within
+    [0.5, 2]. Weights summing to under one pixel give the identity.
+    """
+    k = min(tile.shape[-1], 3) if tile.shape[-1] != 2 else 1
+    w = weight.double().reshape(-1, 1)
+    total = float(w.sum())
+    if total < 1.0:
+        return np.ones(k), np.zeros(k)
+    x = tile[..., :k].double().reshape(-1, k)
+    y = target[..., :k].double().reshape(-1, k)
+    mx, my = (w * x).sum(0) / total, (w * y).sum(0) / total
+    vx = (w * (x - mx) ** 2).sum(0) / total
+    cxy = (w * (x - mx) * (y - my)).sum(0) / total
+    gain = ((cxy + ridge) / (vx + ridge)).clamp(0.5, 2.0)
+    return gain.numpy(), (my - gain * mx).numpy()
+
+
+def match_to_surround(tiles: torch.Tensor, targets: Callable[[int], torch.Tensor], weights: Callable[[int], torch.Tensor],
+                      progress: Progress = None) -> torch.Tensor:
+    """``tiles`` ``[N, h, w, C]`` each mapped by the gain and offset (``fit_to_surround``) that make it match
+    ``targets(k)`` where ``weights(k)`` is high: e.g. a redrawn seam tile made to agree with the merged image around
+    the zone it redraws. A new contiguous tensor; extra channels (alpha) are copied."""
+    out = torch.empty(tiles.shape, dtype=tiles.dtype, device=tiles.device)
+    for k in range(tiles.shape[0]):
+        gain, offset = fit_to_surround(tiles[k], targets(k), weights(k))
+        _affine_rgb(tiles[k], gain, offset, out[k])
+        if progress is not None:
+            progress(k + 1, tiles.shape[0])
+    return out
+
+
 def _reinhard_map(anc: Optional[Anchor], tile: torch.Tensor, ref: torch.Tensor, strength: float) -> Tuple[np.ndarray, np.ndarray]:
     """Per-channel gain and offset (Lab, or the grey value) matching the tile's mean / spread to the reference crop's.
 

@@ -6,8 +6,10 @@ from typing import List, Optional, Tuple
 
 import torch
 
+from ..correct.tile_color import match_to_surround
 from ..tiling import TilePlan
-from ..tiling.seam_tiles import SEAM_DIRECTIONS, SEAM_MODES, SeamTilePlan, extract_seam_tiles, merge_seam_tiles, plan_seam_tiles, seam_tile_masks
+from ..tiling.seam_tiles import (SEAM_DIRECTIONS, SEAM_MODES, SeamTilePlan, extract_seam_tiles, merge_seam_tiles, plan_seam_tiles,
+                                 seam_tile_masks, zone_weight)
 from .common import TILE_PLAN, category, check_finite, check_image, check_plan, latent_samples, per_tile, progress_hook
 
 SEAM_TILE_PLAN = "SEAM_TILE_PLAN"
@@ -100,13 +102,32 @@ def _check_seam_tiles(tiles: torch.Tensor, sp: SeamTilePlan, batch: int) -> torc
     check_finite(tiles, "tiles")
     return tiles
 
+SEAM_BORDERS = ("color_match", "feather")
+BORDER_INPUT = ("border", (list(SEAM_BORDERS), {"default": "color_match", "tooltip": (
+    "color_match: before the paste, each redrawn tile gets the per-channel gain and offset that make it agree with the "
+    "image around its zone (fitted on the tile's part outside the zone, which the model saw as context), so a model "
+    "that drifts in tone leaves no band edge. feather: paste the tiles as drawn.")}))
+
+
+def match_seam_tiles(image: torch.Tensor, tiles: torch.Tensor, sp: SeamTilePlan) -> torch.Tensor:
+    """``tiles`` ``[B * count, th, tw, C]`` matched in colour to ``image`` ``[B, H, W, C]`` around each tile's zone."""
+    th, tw = sp.tile_height, sp.tile_width
+    weights = [1.0 - zone_weight(sp, y, y + th, x, x + tw) for y, x in sp.boxes]
+
+    def target(k: int) -> torch.Tensor:
+        y, x = sp.boxes[k % sp.count]
+        return image[k // sp.count, y : y + th, x : x + tw]
+
+    return match_to_surround(tiles, target, lambda k: weights[k % sp.count], progress_hook(tiles.shape[0]))
+
 
 class SeamTilesMerge:
     """Merged IMAGE + redrawn seam tiles + SEAM_TILE_PLAN -> the image with only the seam zones redrawn."""
 
     DESCRIPTION = (
         "Paste redrawn seam tiles back into the merged image, only inside the seam zones: the tiles' feathered average, "
-        "blended in by the zone's weight. Every pixel outside the zones is bit-identical to the image."
+        "blended in by the zone's weight, each tile first matched in colour to the image around its zone. Every pixel "
+        "outside the zones is bit-identical to the image."
     )
     CATEGORY = category("merge")
     FUNCTION = "merge"
@@ -122,9 +143,11 @@ class SeamTilesMerge:
                 "tiles": ("IMAGE", {"tooltip": "The redrawn seam tiles, in the order Seam Tiles gave them, at the size they were cut."}),
                 "seam_plan": (SEAM_TILE_PLAN, {"tooltip": "The seam plan from the Seam Tiles node that cut these tiles."}),
             },
+            "optional": dict([BORDER_INPUT]),
         }
 
-    def merge(self, image: torch.Tensor, tiles: torch.Tensor, seam_plan: Optional[SeamTilePlan]) -> Tuple[torch.Tensor]:
+    def merge(self, image: torch.Tensor, tiles: torch.Tensor, seam_plan: Optional[SeamTilePlan],
+              border: str = "color_match") -> Tuple[torch.Tensor]:
         image = check_image(image, "image")
         check_finite(image, "image")
         if seam_plan is None:  # a one-tile plan: nothing to redraw
@@ -138,6 +161,10 @@ class SeamTilesMerge:
         tiles = _check_seam_tiles(tiles, seam_plan, b)
         if tiles.shape[-1] != image.shape[-1]:
             raise ValueError(f"tiles have {tiles.shape[-1]} channels, the image {image.shape[-1]}")
+        if border not in SEAM_BORDERS:
+            raise ValueError(f"border must be one of {', '.join(SEAM_BORDERS)}, got {border!r}")
+        if border == "color_match":
+            tiles = match_seam_tiles(image, tiles, seam_plan)
         return (merge_seam_tiles(image, tiles, seam_plan, progress_hook(1)),)
 
 
@@ -147,7 +174,8 @@ class SeamTilesMergeList(SeamTilesMerge):
     DESCRIPTION = "Like Seam Tiles Merge, but takes the seam tiles as a list (from Seam Tiles (list) and per-tile nodes)."
     INPUT_IS_LIST = True
 
-    def merge(self, image: List[torch.Tensor], tiles: List[torch.Tensor], seam_plan: List[Optional[SeamTilePlan]]) -> Tuple[torch.Tensor]:
+    def merge(self, image: List[torch.Tensor], tiles: List[torch.Tensor], seam_plan: List[Optional[SeamTilePlan]],
+              border: Optional[List[str]] = None) -> Tuple[torch.Tensor]:
         sp = seam_plan[0]
         img = check_image(image[0], "image")
         if sp is None:
@@ -158,7 +186,7 @@ class SeamTilesMergeList(SeamTilesMerge):
             raise ValueError(f"tiles must all be [{img.shape[0]}, {sp.tile_height}, {sp.tile_width}, C] (one batch entry per image), "
                              f"got shapes {shapes[:3]}")
         stacked = torch.stack(listed, dim=1)  # [b, count, th, tw, C]
-        return super().merge(img, stacked.reshape(-1, *stacked.shape[2:]), sp)
+        return super().merge(img, stacked.reshape(-1, *stacked.shape[2:]), sp, border[0] if border else "color_match")
 
 
 class LatentSeamTiles:

@@ -188,3 +188,37 @@ def test_a_vertical_then_a_horizontal_pass_redraws_every_seam_and_nothing_else()
 
     assert worst(merged) > worst(img) + 1.5 and worst(out) <= worst(img) + 0.25
     assert torch.equal(out[0][outside], merged[0][outside])  # outside both passes' zones: bit-identical
+
+
+@pytest.mark.parametrize("mode", SEAM_MODES)
+def test_colour_match_keeps_an_identity_pass_the_identity_and_the_outside_untouched(mode):
+    img = load_photo("portrait", 1000)
+    plan = plan_by_tile_size(img.shape[1], img.shape[2], 384, 384, 64)
+    tiles, sp, _, _ = SeamTiles().split(img, plan, mode, 48, 192, 192, 32)
+    out = SeamTilesMerge().merge(img, tiles, sp, border="color_match")[0]
+    assert float((out - img).abs().max()) <= 1e-6
+    drifted = SeamTilesMerge().merge(img, tiles * 1.07 + 0.03, sp, border="color_match")[0]
+    assert torch.equal(drifted[0][full_zone(sp) == 0], img[0][full_zone(sp) == 0])
+    assert float((drifted - img).abs().max()) < 2e-3  # the drift is fitted away (clipping aside)
+
+
+@pytest.mark.parametrize("name", ["bokeh", "water"])
+def test_colour_match_removes_the_band_edge_a_model_that_drifts_in_tone_leaves(name):
+    """A seam model that redraws (smooths) the zone and also shifts its tone (+6 % gain, +0.02): pasted as drawn, the
+    zone's soft edge is a visible band on both sides of every seam; matched to the surround, the band's edge falls to
+    the smoothing's own change."""
+    img = load_photo(name, 1600)
+    plan = plan_by_tile_size(img.shape[1], img.shape[2], 512, 512, 64)
+    seam_tiles, sp, _, _ = SeamTiles().split(img, plan, "bands", 64, 256, 256, 64)
+    k = 9
+    smooth = torch.nn.functional.avg_pool2d(seam_tiles.permute(0, 3, 1, 2), k, 1, k // 2, count_include_pad=False).permute(0, 2, 3, 1)
+    model = (smooth * 1.06 + 0.02).clamp(0, 1)
+    ring = (full_zone(sp) > 0) & (full_zone(sp) < 0.5)  # the zone's outer edge, where the paste fades in
+    fixed = {}
+    for border in ("feather", "color_match", "none"):
+        tiles = smooth if border == "none" else model
+        out = SeamTilesMerge().merge(img, tiles, sp, border="feather" if border == "none" else border)[0]
+        fixed[border] = float((out[0][ring] - img[0][ring]).mean(dim=0).abs().max())  # the mean colour step at the edge
+    assert fixed["feather"] > 0.005
+    assert fixed["color_match"] < 0.25 * fixed["feather"]
+    assert fixed["color_match"] < fixed["none"] + 2e-3  # no worse than a model without the drift
