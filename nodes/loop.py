@@ -10,9 +10,12 @@ import torch
 
 from ..tiling.loop import ORDERS, TileLoop, join_prompt_list, parse_prompts, start_loop
 from ..tiling.plan import TilePlan
+from ..tiling.seam_tiles import SeamTilePlan, seam_loop_grid
 from .common import TILE_PLAN, category, check_clip, check_finite, check_image, check_plan, progress_hook
+from .seam_tiles import SEAM_TILE_PLAN
 
 TILE_LOOP = "TILE_LOOP"
+EMPTY_TILE = 64  # px: the tile an empty loop hands its body once (the graph as drawn runs the body at least once)
 
 
 def chunk_size(tiles: int) -> int:
@@ -86,14 +89,79 @@ class TileLoopStart:
             check_finite(image, "image")
             plan = check_plan(plan).for_image_size(image.shape[1], image.shape[2], "image")
             loop = start_loop(image, plan, order, parse_prompts(prompts, plan.count, base_prompt), band, keep_finished)
-        elif not isinstance(loop, TileLoop):
-            raise ValueError(f"loop must come from Tile Loop End's expansion (leave it unconnected), got {type(loop).__name__}")
-        loop.start_id = unique_id
-        t = loop.plan.tiles[loop.current]
-        box = json.dumps({"x": t.x, "y": t.y, "width": t.width, "height": t.height})
-        tile, pending = loop.tile(), loop.pending()[None].expand(loop.canvas.shape[0], -1, -1).clone()
-        loop.handed_out = [tile, pending]
-        return (loop, tile, pending, t.index, loop.prompts[t.index], box)
+        return _hand_out(loop, unique_id)
+
+
+def _hand_out(loop: TileLoop, unique_id: Optional[str]):
+    """Start's outputs for the loop's current tile (an empty loop: a small corner tile with nothing pending, which End
+    ignores)."""
+    if not isinstance(loop, TileLoop):
+        raise ValueError(f"loop must come from Tile Loop End's expansion (leave it unconnected), got {type(loop).__name__}")
+    loop.start_id = unique_id
+    if loop.done:
+        tile = loop.canvas[:, :EMPTY_TILE, :EMPTY_TILE].clone()
+        return (loop, tile, torch.zeros(tile.shape[:3]), -1, "", "{}")
+    t = loop.plan.tiles[loop.current]
+    box = json.dumps({"x": t.x, "y": t.y, "width": t.width, "height": t.height})
+    tile, pending = loop.tile(), loop.pending()[None].expand(loop.canvas.shape[0], -1, -1).clone()
+    loop.handed_out = [tile, pending]
+    return (loop, tile, pending, t.index, loop.prompts[t.index], box)
+
+
+class SeamLoopStart:
+    DESCRIPTION = (
+        "Open a loop over the seam tiles of a Seam Tiles plan: like Tile Loop Start, but the tiles sit on the seams of "
+        "a merged image and only their seam zone changes. Each seam tile is cut from the current canvas, so it shows "
+        "the seams redrawn so far; the pending mask is the zone still to draw (the noise mask for a sampler). Close "
+        "it with Tile Loop End; every pixel outside the zones stays bit-identical."
+    )
+    CATEGORY = category("tiles")
+    FUNCTION = "start"
+    RETURN_TYPES = TileLoopStart.RETURN_TYPES
+    RETURN_NAMES = TileLoopStart.RETURN_NAMES
+    OUTPUT_TOOLTIPS = (
+        "Connect to Tile Loop End's loop input.",
+        "The current seam tile, cut from the canvas as it is now (seams redrawn so far included).",
+        "What the seam tile may change and is still to draw: its seam zone, less the zones finished seam tiles "
+        "redrew (a ramp across the band on their side). For Set Latent Noise Mask; the paste uses the same mask.",
+        "The seam tile's index in the seam plan.",
+        "The seam tile's prompt: its line of prompts, or base_prompt.",
+        "The seam tile's box as JSON {x, y, width, height} in image pixels.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        spec = TileLoopStart.INPUT_TYPES()
+        required = dict(spec["required"])
+        del required["plan"]
+        required = {"image": ("IMAGE", {"tooltip": "The merged image the seam plan was made for."}),
+                    "seam_plan": (SEAM_TILE_PLAN, {"tooltip": (
+                        "From Seam Tiles (its tiles output can stay unconnected). A one-tile plan has no seams: the "
+                        "loop then passes the image through.")}),
+                    **{k: v for k, v in required.items() if k != "image"}}
+        required["prompts"] = ("STRING", {"default": "", "multiline": True, "tooltip": (
+            "One line per seam tile, in the seam plan's order; an empty or missing line gives base_prompt.")})
+        return {**spec, "required": required}
+
+    IS_CHANGED = TileLoopStart.IS_CHANGED
+
+    def start(self, image: torch.Tensor, seam_plan: Optional[SeamTilePlan], order: str, band: int, keep_finished: bool,
+              base_prompt: str, prompts: str, loop: Optional[TileLoop] = None, unique_id: Optional[str] = None):
+        if loop is None:
+            image = check_image(image, "image")
+            check_finite(image, "image")
+            if seam_plan is not None and not isinstance(seam_plan, SeamTilePlan):
+                raise ValueError(f"seam_plan must be a SEAM_TILE_PLAN from Seam Tiles, got {type(seam_plan).__name__}")
+            if seam_plan is None:  # a one-tile plan: nothing to redraw, the image passes through
+                grid = seam_loop_grid(SeamTilePlan(image.shape[1], image.shape[2], 1, 1, (), (), (), 2, 0, "bands"))
+            else:
+                if (image.shape[1], image.shape[2]) != (seam_plan.height, seam_plan.width):
+                    raise ValueError(f"image is {image.shape[2]} x {image.shape[1]} px but the seam plan is for "
+                                     f"{seam_plan.width} x {seam_plan.height}: connect the image Seam Tiles cut from")
+                grid = seam_loop_grid(seam_plan)
+            lines = parse_prompts(prompts, grid.count, base_prompt) if grid.count else []
+            loop = start_loop(image, grid, order, lines, band, keep_finished, grid.zone)
+        return _hand_out(loop, unique_id)
 
 
 class TileLoopEnd:
@@ -131,6 +199,8 @@ class TileLoopEnd:
         if tile.shape[0] != loop.canvas.shape[0] or tile.shape[-1] != loop.canvas.shape[-1]:
             raise ValueError(f"tile is {tuple(tile.shape)}; the loop's tiles are [{loop.canvas.shape[0]}, h, w, "
                              f"{loop.canvas.shape[-1]}]: give the processed tile back with the same batch and channels")
+        if loop.done:  # an empty loop (a seam plan without seams): the image passes through
+            return (loop.result, loop)
         loop.paste(tile)
         hook = progress_hook(len(loop.order))
         if hook is not None:
@@ -273,12 +343,14 @@ class TilePromptsFromList:
 
 NODE_CLASS_MAPPINGS = {
     "TileStitchTileLoopStart": TileLoopStart,
+    "TileStitchSeamLoopStart": SeamLoopStart,
     "TileStitchTileLoopEnd": TileLoopEnd,
     "TileStitchTilePromptEncode": TilePromptEncode,
     "TileStitchTilePromptsFromList": TilePromptsFromList,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
     "TileStitchTileLoopStart": "Tile Loop Start",
+    "TileStitchSeamLoopStart": "Seam Loop Start",
     "TileStitchTileLoopEnd": "Tile Loop End",
     "TileStitchTilePromptEncode": "Tile Prompt Encode",
     "TileStitchTilePromptsFromList": "Tile Prompts From List",

@@ -19,6 +19,13 @@ canvas (the mask repeated ``s`` x ``s``), and the input-scale canvas the
 next tiles are cut from receives the processed tile area-averaged back to
 input scale, so context still flows from the finished neighbours.
 
+A *seam loop* runs over a seam plan's boxes instead (``SeamLoopGrid`` from
+``tiling/seam_tiles.py``, with its ``zone``): each box may change only its
+seam zone, redrawn over the loop's source image by the zone's weight and
+cross-faded with the finished boxes' version by the pending ramp, so a body
+that draws the same pixels in every box gives what Seam Tiles Merge gives,
+and every pixel outside the zones keeps its value bit for bit.
+
 Orders (``ORDERS``): ``raster`` (row by row), ``serpentine`` (rows
 alternating direction: each tile's predecessor is its neighbour),
 ``centre_out`` (by distance from the image centre), ``chess`` (every other
@@ -41,14 +48,17 @@ ORDERS = ("raster", "serpentine", "centre_out", "chess")
 
 
 def tile_order(plan: TilePlan, order: str) -> List[int]:
-    """Every tile index of ``plan`` exactly once, in ``order``."""
+    """Every tile index of ``plan`` (a ``TilePlan`` or a ``SeamLoopGrid``) exactly once, in ``order``."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
     tiles = plan.tiles
     if order == "raster":
         return [t.index for t in tiles]
-    if order == "serpentine":
-        return [t.index for r in range(plan.rows) for t in (tiles[r * plan.cols:(r + 1) * plan.cols][:: 1 if r % 2 == 0 else -1])]
+    if order == "serpentine":  # rows by their rank (a seam grid's rows need not be full)
+        rows: dict = {}
+        for t in tiles:
+            rows.setdefault(t.row, []).append(t)
+        return [t.index for i, r in enumerate(sorted(rows)) for t in sorted(rows[r], key=lambda t: t.col)[:: 1 if i % 2 == 0 else -1]]
     if order == "centre_out":
         cy, cx = plan.height / 2, plan.width / 2
         return sorted((t.index for t in tiles), key=lambda k: (math.hypot(tiles[k].y + tiles[k].height / 2 - cy,
@@ -101,6 +111,8 @@ class TileLoop:
     handed_out: List[torch.Tensor] = field(default_factory=list)  # the current tile's tensors Start gave the body
     scale: int = 1  # the body's whole upscale factor, fixed by the first processed tile
     output: Optional[torch.Tensor] = None  # the canvas at output scale when scale > 1, else None (canvas is the output)
+    zone: Optional[Callable[[int], torch.Tensor]] = None  # per tile, the part it may change (a seam loop), else all of it
+    source: Optional[torch.Tensor] = None  # a seam loop's input image (not a copy): what its zones are redrawn from
 
     @property
     def result(self) -> torch.Tensor:
@@ -126,7 +138,13 @@ class TileLoop:
 
     def pending(self) -> torch.Tensor:
         """``[th, tw]`` float32 in [0, 1]: how much of the current tile is to be drawn (1 wherever no finished tile lies,
-        0 inside finished tiles deeper than the band, a linear ramp across the band's finished side)."""
+        0 inside finished tiles deeper than the band, a linear ramp across the band's finished side; in a seam loop
+        times the tile's zone)."""
+        pending = self._unfinished()
+        return pending if self.zone is None else pending.mul_(self.zone(self.current))
+
+    def _unfinished(self) -> torch.Tensor:
+        """``pending()`` without the zone."""
         t = self.plan.tiles[self.current]
         covered = torch.zeros((t.height, t.width), dtype=torch.bool)
         for k in self.finished:
@@ -145,6 +163,9 @@ class TileLoop:
         """Write the processed current tile ``[B, s*th, s*tw, C]`` into the canvas by ``pending()``, then step on."""
         t = self.plan.tiles[self.current]
         scale = _whole_scale(tuple(processed.shape[1:3]), (t.height, t.width))
+        if scale > 1 and self.zone is not None:
+            raise ValueError(f"the processed seam tile is {processed.shape[2]} x {processed.shape[1]} px for a {t.width} x "
+                             f"{t.height} tile: a seam loop redraws the image at its own scale, so give the tile back at its size")
         if self.step == 0 and scale > 1:
             self.scale = scale
             b, h, w, c = self.canvas.shape
@@ -152,8 +173,16 @@ class TileLoop:
         elif scale != self.scale:
             raise ValueError(f"the processed tile is {processed.shape[2]} x {processed.shape[1]} px for a {t.width} x {t.height} tile "
                              f"(x{scale}); the loop's first tile came back x{self.scale}: every tile must come back at one scale")
-        m = self.pending()
         p = processed.to(self.canvas.dtype)
+        if self.zone is not None:  # the zone redrawn over the source, cross-faded with the finished tiles' version
+            region = (slice(None), slice(t.y, t.y + t.height), slice(t.x, t.x + t.width))
+            redrawn = self.source[region].to(self.canvas.dtype).clone()
+            _blend_into(redrawn, p, self.zone(self.current))
+            _blend_into(self.canvas[region], redrawn, self._unfinished())
+            self.finished.append(self.current)
+            self.step += 1
+            return
+        m = self.pending()
         if self.scale > 1:
             s = self.scale
             _blend_into(self.output[:, t.y * s : (t.y + t.height) * s, t.x * s : (t.x + t.width) * s],
@@ -191,18 +220,21 @@ def _ramp(covered: torch.Tensor, band: int) -> torch.Tensor:
     return torch.from_numpy(ramp.astype(np.float32))
 
 
-def start_loop(image: torch.Tensor, plan: TilePlan, order: str, prompts: Sequence[str], band: int, keep_finished: bool) -> TileLoop:
-    """A loop over ``plan`` on a copy of ``image`` ``[B, H, W, C]``."""
+def start_loop(image: torch.Tensor, plan: TilePlan, order: str, prompts: Sequence[str], band: int, keep_finished: bool,
+               zone: Optional[Callable[[int], torch.Tensor]] = None) -> TileLoop:
+    """A loop over ``plan`` (a ``TilePlan``, or a ``SeamLoopGrid`` with its ``zone``) on a copy of ``image`` ``[B, H, W, C]``."""
     if (image.shape[1], image.shape[2]) != (plan.height, plan.width):
         raise ValueError(f"image is {image.shape[2]} x {image.shape[1]} px, the plan is for {plan.width} x {plan.height}")
-    return TileLoop(image.detach().float().clone(), plan, tile_order(plan, order), list(prompts), int(band), bool(keep_finished))
+    return TileLoop(image.detach().float().clone(), plan, tile_order(plan, order), list(prompts), int(band), bool(keep_finished),
+                    zone=zone, source=None if zone is None else image.detach())
 
 
 def run_loop(image: torch.Tensor, plan: TilePlan, process: Callable[[torch.Tensor, torch.Tensor, int, str], torch.Tensor], *,
-             order: str = "raster", prompts: Sequence[str] = (), band: int = 16, keep_finished: bool = False) -> torch.Tensor:
+             order: str = "raster", prompts: Sequence[str] = (), band: int = 16, keep_finished: bool = False,
+             zone: Optional[Callable[[int], torch.Tensor]] = None) -> torch.Tensor:
     """The whole loop in one call (the reference the ComfyUI nodes are tested against): ``process(tile, pending, index,
     prompt)`` per tile, in ``order``; returns the result (``[B, s*H, s*W, C]`` for a body that upscales x ``s``)."""
-    loop = start_loop(image, plan, order, list(prompts) or [""] * plan.count, band, keep_finished)
+    loop = start_loop(image, plan, order, list(prompts) or [""] * plan.count, band, keep_finished, zone)
     while not loop.done:
         loop.paste(process(loop.tile(), loop.pending(), loop.current, loop.prompts[loop.current]))
     return loop.result

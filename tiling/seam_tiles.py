@@ -40,7 +40,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 
-from .plan import TilePlan
+from .plan import Tile, TilePlan
 
 SEAM_MODES = ("bands", "offset_grid", "crossings")
 SEAM_DIRECTIONS = ("both", "vertical", "horizontal")
@@ -282,3 +282,41 @@ def merge_seam_tiles(image: torch.Tensor, tiles: torch.Tensor, sp: SeamTilePlan,
         if progress is not None:
             progress(i + 1, len(strips))
     return out
+
+
+@dataclass(frozen=True)
+class SeamLoopGrid:
+    """A seam plan's boxes as the tiles of a Tile Loop (``tiling/loop.py``): ``tiles`` in the plan's box order, their
+    ``row`` / ``col`` the rank of their top / left edge (so the loop's orders apply), and ``zone(k)`` what tile ``k``
+    may change: the zone Seam Tiles Merge pastes by, over box ``k``. Where boxes overlap, their zones agree, so a body
+    that draws the same pixels in every box gives what Seam Tiles Merge gives.
+    """
+
+    seam_plan: SeamTilePlan
+    tiles: Tuple[Tile, ...]
+
+    @property
+    def height(self) -> int:
+        return self.seam_plan.height
+
+    @property
+    def width(self) -> int:
+        return self.seam_plan.width
+
+    @property
+    def count(self) -> int:
+        return len(self.tiles)
+
+    def zone(self, k: int) -> torch.Tensor:
+        """``[tile_height, tile_width]`` float32 in [0, 1]: the part of seam tile ``k`` the loop may change (Seam Tiles
+        Merge's zone over the tile's box)."""
+        t = self.tiles[k]
+        return zone_weight(self.seam_plan, t.y, t.y + t.height, t.x, t.x + t.width)
+
+
+def seam_loop_grid(sp: SeamTilePlan) -> SeamLoopGrid:
+    """The ``SeamLoopGrid`` of ``sp``'s boxes."""
+    ys = {y: r for r, y in enumerate(sorted({y for y, _ in sp.boxes}))}
+    xs = {x: c for c, x in enumerate(sorted({x for _, x in sp.boxes}))}
+    tiles = tuple(Tile(k, ys[y], xs[x], y, x, sp.tile_height, sp.tile_width) for k, (y, x) in enumerate(sp.boxes))
+    return SeamLoopGrid(sp, tiles)

@@ -88,6 +88,40 @@ def test_captions_of_a_tile_list_become_the_loops_per_tile_prompts(comfy):
     assert float(np.abs(result - reference).max()) <= 1e-6
 
 
+def test_a_seam_loop_redraws_the_seam_tiles_in_order_and_nothing_outside_the_zones(comfy):
+    """Seam Tiles' plan into Seam Loop Start: the body (ImageInvert) runs once per seam tile, each cut from the canvas as
+    it is; the result equals the pure reference loop over the seam grid, and pixels outside the zones are unchanged."""
+    from tilestitch.nodes.seam_tiles import SeamTiles
+    from tilestitch.tiling.seam_tiles import seam_loop_grid, zone_weight
+
+    server, client = comfy
+    pixels = np.rint(load_photo("kodim23")[0].numpy() * 255).astype(np.uint8)  # 768 x 512
+    name = client.upload_image(png_bytes(pixels), "seam_loop.png")
+    widgets = dict(mode="tile_size", tile_width=320, tile_height=224, overlap=32, rows=2, cols=2, max_megapixels=1.0, align=8)
+    seam = dict(mode="bands", zone_width=32, tile_width=128, tile_height=128, overlap=32)
+    prompt = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": name}},
+        "2": {"class_type": "TileStitchTilePlan", "inputs": {"image": ["1", 0], **widgets}},
+        "3": {"class_type": "TileStitchSeamTiles", "inputs": {"image": ["1", 0], "plan": ["2", 0], **seam}},
+        "4": {"class_type": "TileStitchSeamLoopStart", "inputs": {"image": ["1", 0], "seam_plan": ["3", 1], "order": "chess",
+                                                                 "band": 16, "keep_finished": False, "base_prompt": "", "prompts": ""}},
+        "5": {"class_type": "ImageInvert", "inputs": {"image": ["4", 1]}},
+        "6": {"class_type": "TileStitchTileLoopEnd", "inputs": {"loop": ["4", 0], "tile": ["5", 0]}},
+        "7": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["6", 0], "filename_prefix": "seam_loop",
+                                                               "format": "tiff_float32", "compression": 0}},
+    }
+    result = tiff_result(server, client, prompt)
+    image = torch.from_numpy(pixels.astype(np.float32) / 255)[None]
+    sp = SeamTiles().split(image, TileSplit().split(image, **widgets)[1], **seam)[1]
+    grid = seam_loop_grid(sp)
+    assert sp.count > 12  # several expansion chunks
+    reference = run_loop(image, grid, lambda tile, pending, k, p: 1.0 - tile, order="chess", band=16, zone=grid.zone)[0].numpy()
+    assert float(np.abs(result - reference).max()) <= 1e-6
+    zone = zone_weight(sp, 0, sp.height, 0, sp.width).numpy()
+    assert np.array_equal(result[zone == 0], image[0].numpy()[zone == 0])
+    assert float(np.abs(result - image[0].numpy())[zone == 1].mean()) > 0.1  # the zones were redrawn
+
+
 def rss_mb(pid: int) -> float:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):

@@ -129,6 +129,7 @@ def valid_inputs(name: str, env) -> Dict[str, Any]:
                                    max_megapixels=1.0, align=8),
         "TileStitchTileTextEncode": dict(clip=FakeCLIP(), base_prompt="b", prompts="w1 w2\n\n{base} w3"),
         "TileStitchTileLoopStart": dict(image=img, plan=PIXEL_PLAN, **loop_widgets),
+        "TileStitchSeamLoopStart": dict(image=merged, seam_plan=seam_plan, **loop_widgets),
         "TileStitchTileLoopEnd": dict(loop=copy.deepcopy(loop_state), tile=loop_tile),
         "TileStitchLatentSeamTiles": dict(samples=latent, plan=LATENT_PLAN, **latent_seam),
         "TileStitchLatentSeamTilesMerge": dict(samples=latent, tiles=latent_seam_tiles, seam_plan=latent_seam_plan),

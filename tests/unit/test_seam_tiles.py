@@ -1,5 +1,7 @@
 """Seam tiles (``tiling/seam_tiles.py``) and their nodes: zones on every seam, nothing outside them touched, seams redrawn."""
 
+import json
+
 import pytest
 import torch
 
@@ -222,3 +224,92 @@ def test_colour_match_removes_the_band_edge_a_model_that_drifts_in_tone_leaves(n
     assert fixed["feather"] > 0.005
     assert fixed["color_match"] < 0.25 * fixed["feather"]
     assert fixed["color_match"] < fixed["none"] + 2e-3  # no worse than a model without the drift
+
+
+@pytest.mark.parametrize("mode", SEAM_MODES)
+@pytest.mark.parametrize("order", ["serpentine", "chess", "centre_out"])
+def test_a_seam_loop_visits_every_seam_tile_once_and_pastes_by_the_merges_zone(mode, order):
+    """A body that draws the same pixels in every box (half the photo) gives what Seam Tiles Merge gives for those
+    tiles; outside the zones nothing changes."""
+    from tilestitch.tiling.loop import run_loop
+    from tilestitch.tiling.seam_tiles import seam_loop_grid
+
+    img = load_photo("portrait", 1000)
+    plan = plan_by_tile_size(img.shape[1], img.shape[2], 384, 384, 64)
+    tiles, sp, _, _ = SeamTiles().split(img, plan, mode, 48, 192, 192, 32)
+    grid = seam_loop_grid(sp)
+    seen = []
+
+    def half(tile, pending, k, prompt):
+        seen.append(k)
+        t = grid.tiles[k]
+        assert float(pending.max()) <= 1.0 and torch.equal(pending > 0, (pending > 0) & (grid.zone(k) > 0))  # only the zone
+        return img[:, t.y:t.y + t.height, t.x:t.x + t.width] * 0.5
+
+    out = run_loop(img, grid, half, order=order, band=16, zone=grid.zone)
+    assert sorted(seen) == list(range(sp.count))
+    assert float((out - merge_seam_tiles(img, tiles * 0.5, sp)).abs().max()) <= 1e-6
+    outside = full_zone(sp) == 0
+    assert torch.equal(out[0][outside], img[0][outside])
+
+
+def test_a_seam_loop_redraws_visible_seams_each_seam_tile_seeing_the_ones_before():
+    """Tiles that disagree merged with no blend; a seam loop whose body smooths its tile: each seam tile is cut from the
+    canvas as it is (its overlap with finished seam tiles holds their redrawn pixels), the seams fall to the photo's own
+    level and nothing outside the zones changes."""
+    from tilestitch.tiling.loop import run_loop
+    from tilestitch.tiling.seam_tiles import seam_loop_grid
+
+    img = load_photo("bokeh", 2400)
+    _, h, w, _ = img.shape
+    plan = plan_by_tile_size(h, w, 768, 768, 96)
+    tiles = extract_tiles(img, plan, IMAGE)
+    gains = 1 + 0.08 * (torch.rand(tiles.shape[0], 1, 1, 3, generator=torch.Generator().manual_seed(3)) - 0.5)
+    merged, _ = merge_tiles((tiles * gains).clamp(0, 1), plan, "none")
+    _, sp, _, _ = SeamTiles().split(merged, plan, "bands", 64, 384, 384, 64)
+    grid = seam_loop_grid(sp)
+    canvas_before = []
+    k = 31
+
+    def smooth(tile, pending, index, prompt):
+        canvas_before.append((index, tile.clone()))
+        return torch.nn.functional.avg_pool2d(tile.permute(0, 3, 1, 2), k, 1, k // 2, count_include_pad=False).permute(0, 2, 3, 1)
+
+    out = run_loop(merged, grid, smooth, order="serpentine", band=24, zone=grid.zone)
+
+    def worst(image):
+        return max(abs(s.z) for s in seam_scores(image[0], plan))
+
+    assert worst(merged) > worst(img) + 1.5 and worst(out) <= worst(img) + 0.25
+    outside = full_zone(sp) == 0
+    assert torch.equal(out[0][outside], merged[0][outside])
+    # context: some later seam tile was handed pixels an earlier one had redrawn (not the merged image's)
+    changed = [i for i, t in canvas_before[1:] if not torch.equal(t, extract_seam_tiles(merged, sp)[i:i + 1])]
+    assert changed
+
+
+def test_seam_loop_start_and_tile_loop_end_run_a_seam_loop_and_pass_a_one_tile_image_through():
+    from tilestitch.nodes.loop import SeamLoopStart, TileLoopEnd
+
+    img = load_photo("portrait", 800)
+    plan = plan_by_tile_size(img.shape[1], img.shape[2], 384, 384, 64)
+    seam_tiles, sp, _, _ = SeamTiles().split(img, plan, "bands", 48, 192, 192, 32)
+    widgets = dict(order="raster", band=16, keep_finished=False, base_prompt="seam", prompts="")
+    start, end = SeamLoopStart(), TileLoopEnd()
+    loop, tile, pending, index, prompt, box = start.start(img, sp, **widgets)
+    assert prompt == "seam" and tile.shape == (1, 192, 192, 3) and pending.shape == (1, 192, 192)
+    while True:  # the body: half the image in the box (not the tile as cut, which holds the seams redrawn so far)
+        b = json.loads(box)
+        image, _ = end.end(loop, img[:, b["y"]:b["y"] + b["height"], b["x"]:b["x"] + b["width"]] * 0.5)
+        if loop.done:
+            break
+        loop, tile, pending, index, prompt, box = start.start(img, sp, **widgets, loop=loop)
+    assert float((image - merge_seam_tiles(img, seam_tiles * 0.5, sp)).abs().max()) <= 1e-6
+    # a one-tile plan has no seams (Seam Tiles gives no seam plan): the body runs once on a small tile, End ignores it
+    single = SeamTiles().split(img, plan_by_tile_size(img.shape[1], img.shape[2], 2048, 2048, 64), "bands", 48, 192, 192, 32)[1]
+    assert single is None
+    loop, tile, pending, index = start.start(img, None, **widgets)[:4]
+    assert index == -1 and float(pending.max()) == 0.0
+    assert torch.equal(end.end(loop, tile * 0.0)[0], img)
+    with pytest.raises(ValueError, match="seam plan is for"):
+        start.start(img[:, :100], sp, **widgets)
