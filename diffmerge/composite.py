@@ -1,4 +1,12 @@
-"""Full-resolution compositing of changed regions: one Lanczos warp per region, ring colour match, membrane, alpha blend."""
+"""Full-resolution compositing of changed regions: one Lanczos warp per region, ring colour match, membrane, alpha blend.
+
+The alpha detection gives at the edit's size is refined at full resolution
+where the change has an edge (``edge_alpha``): a 1 MP edit upsampled 4-5 x
+spreads every edge over several original pixels, and the detection's alpha
+(dilated at the edit's size) spreads further, so without it thin text
+takes a blurry halo of the edit around every stroke and an object its
+re-rendered surround.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,14 @@ import numpy as np
 import scipy.fft
 
 Box = Tuple[int, int, int, int]  # y0, y1, x0, x1 (half-open)
+
+# edge_alpha (CIELAB units, edit pixels): where the edit does not differ, where an edge is crisp, where the original is busy
+FLOOR_DELTA_E = (0.5, 2.0)  # alpha at most 0 below 0.5 ΔE76 of difference, unlimited from 2
+EDGE_RADIUS = 1.5  # edit px: the reach of an edge's local peak of difference
+EDGE_RAMP = (0.4, 0.6)  # alpha 0 -> 1 as the difference rises through these shares of its local peak (half-maximum edge)
+EDGE_STRENGTH = (8.0, 16.0)  # the edge rule acts from this peak difference, fully from the second
+FLOOR_BUSY = (1.0, 2.0)  # L* standard deviation of the original over EDGE_RADIUS: the floor acts below the first, not above the second
+EDGE_BUSY = (2.0, 5.0)  # the same for the edge rule
 
 
 def as3x3(m: np.ndarray) -> np.ndarray:
@@ -85,6 +101,59 @@ def membrane(boundary: np.ndarray) -> np.ndarray:
     spec /= (ly[:, None] + lx[None, :])[..., None]
     out[1:-1, 1:-1] = scipy.fft.idstn(spec, type=1, axes=(0, 1), norm="ortho")
     return out.astype(np.float32)
+
+
+def busyness(orig_small: np.ndarray) -> np.ndarray:
+    """The original's local L* standard deviation ``[h, w]`` at the edit's size (a Gaussian window of ``EDGE_RADIUS``)."""
+    import cv2
+
+    from ..imaging.color import rgb_to_lab
+
+    lum = np.ascontiguousarray(rgb_to_lab(np.ascontiguousarray(orig_small[..., :3], dtype=np.float32), dim=-1)[..., 0])
+    mean = cv2.GaussianBlur(lum, (0, 0), EDGE_RADIUS)
+    mean_sq = cv2.GaussianBlur(lum * lum, (0, 0), EDGE_RADIUS)
+    return np.sqrt(np.maximum(mean_sq - mean * mean, 0.0)).astype(np.float32)
+
+
+def _fade(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """0 at or below ``lo``, 1 at or above ``hi``, linear between."""
+    return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+
+
+def edge_alpha(alpha: np.ndarray, edit: np.ndarray, reference: np.ndarray, busy: np.ndarray, edit_px: float) -> np.ndarray:
+    """A region's full-resolution ``alpha`` ``[h, w]`` limited to where the edit differs from the original, in place.
+
+    ``edit`` and ``reference`` ``[h, w, 3]``: the edit and the original *shrunk to the edit's size*, both resampled to
+    the region the same way (so the original's own fine detail does not count as a difference); ``busy``: the
+    original's ``busyness`` resampled alike; ``edit_px``: original pixels per edit pixel. With ``d`` their CIELAB
+    distance smoothed over half an edit pixel:
+
+    * *floor* (smooth originals): alpha <= ramp(d, ``FLOOR_DELTA_E``): the re-rendered surround of an added object
+      and the end of a shadow's tail, where the edit does not differ, keep the original;
+    * *edge* (strong changes on fairly smooth originals): alpha <= ramp(d / local peak, ``EDGE_RAMP``): a crisp edge
+      (a stroke of text, an object's outline) is put at the half-maximum of the difference, which is where a blurred
+      step had its step; the edit's spread beyond it keeps the original.
+
+    Busy originals keep the detection's alpha: there the difference is texture, and a patch inpainted over texture
+    would get holes. Only lowers alpha, so nothing outside the detection is ever touched.
+    """
+    import cv2
+
+    from ..imaging.color import rgb_to_lab
+
+    lab_edit = rgb_to_lab(np.ascontiguousarray(edit[..., :3], dtype=np.float32), dim=-1)
+    lab_ref = rgb_to_lab(np.ascontiguousarray(reference[..., :3], dtype=np.float32), dim=-1)
+    lab_edit -= lab_ref
+    d = cv2.GaussianBlur(np.sqrt(np.einsum("hwc,hwc->hw", lab_edit, lab_edit)), (0, 0), 0.5 * edit_px)
+    floor = 1.0 - _fade(busy, *FLOOR_BUSY)  # how much the floor acts
+    limit = 1.0 - floor * (1.0 - _fade(d, *FLOOR_DELTA_E))
+    r = max(1, int(round(EDGE_RADIUS * edit_px)))
+    peak = cv2.dilate(d, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    acts = _fade(peak, *EDGE_STRENGTH) * (1.0 - _fade(busy, *EDGE_BUSY))
+    edge = 1.0 - acts * (1.0 - _fade(d / np.maximum(peak, 1e-6), *EDGE_RAMP))
+    np.minimum(alpha, np.minimum(limit, edge), out=alpha)
+    alpha[alpha < 1.0 / 1024] = 0.0
+    return alpha
 
 
 def blend_into(out: np.ndarray, region: Box, edit: np.ndarray, alpha: np.ndarray) -> None:

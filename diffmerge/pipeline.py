@@ -9,7 +9,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from ..imaging.resample import resize_hwc
-from .composite import as3x3, blend_into, full_to_small, membrane, region_boxes, ring_offset, scale_box, warp_region
+from .composite import as3x3, blend_into, busyness, edge_alpha, full_to_small, membrane, region_boxes, ring_offset, scale_box, warp_region
 from .detect import DetectOptions, regions_of, detect_changes
 from .register import Alignment, register
 
@@ -157,7 +157,8 @@ def feathered_alpha(alpha: np.ndarray, sigma: float) -> np.ndarray:
 
 def composite_regions(original: np.ndarray, frame: EditFrame, alpha_small: np.ndarray, *, blend: str, colour_match: bool,
                       ring: int, group_radius: int = 0, progress: Optional[Callable[[int, int], None]] = None) -> Tuple[np.ndarray, np.ndarray, int, int]:
-    """Step 4: per changed region, the edit at full resolution blended into a copy of the original.
+    """Step 4: per changed region, the edit at full resolution blended into a copy of the original, its alpha limited
+    at full resolution to where the edit differs (``composite.edge_alpha``).
 
     Returns ``(image, alpha at full size, changed pixels, regions)``; pixels
     whose alpha is 0 are never written.
@@ -171,6 +172,7 @@ def composite_regions(original: np.ndarray, frame: EditFrame, alpha_small: np.nd
     out = original.copy()
     alpha_full = np.zeros((H, W), np.float32)
     regions = region_boxes(support, pad=2 + int(math.ceil(sx)), group_radius=group_radius)
+    busy = busyness(frame.orig_small) if regions else None
     changed = 0
     for i, (box, component) in enumerate(regions):
         fy0, fy1, fx0, fx1 = scale_box(box, sy, sx, H, W)
@@ -183,6 +185,8 @@ def composite_regions(original: np.ndarray, frame: EditFrame, alpha_small: np.nd
         offset = (ring_offset(frame.orig_small, frame.aligned, component, support, frame.valid, ring) if colour_match
                   else np.zeros(3, np.float32))
         patch += offset
+        reference = warp_region(frame.orig_small, f2s, rh, rw, cv2.INTER_LANCZOS4)
+        edge_alpha(a, patch, reference, warp_region(busy, f2s, rh, rw, cv2.INTER_LINEAR), 1.0 / sx)
         if blend == "poisson":  # a membrane carries the remaining difference on the box's edge smoothly inwards
             y0, y1, x0, x1 = box
             diff = frame.orig_small[y0:y1, x0:x1] - (frame.aligned[y0:y1, x0:x1] + offset)

@@ -25,15 +25,17 @@ from support import load_photo
 SIZE = 3000  # long side: 6 MP originals, edits at Kontext's ~1 MP
 MARGIN = 48  # original px: farther than this from every truly changed pixel is "far"
 # per case: least IoU, most of the true change missed (at alpha < 0.5), most mean CIEDE2000 of the result vs the truth.
-# Thin strokes (text) lose IoU to the 3x upsampling of the edit, not to detection: nothing of them is missed.
+# Measured (this size, these seeds): IoU 0.97-0.99 recolour, 0.96-0.97 add, 0.77-0.78 remove (the inpainted patch: where
+# the 1 MP fill equals the original, the original is kept, at the same ΔE vs the truth), 0.81-0.95 text (0.54-0.67
+# without the full-resolution edge alpha), 0.97-0.98 grey on white, 0.90-0.91 metal, 0.92-0.93 soft shadow (0.79).
 EXPECT = {
-    "recolour": (0.9, 0.05, 2.0),
-    "add_object": (0.9, 0.05, 2.0),
+    "recolour": (0.93, 0.05, 2.0),
+    "add_object": (0.93, 0.05, 2.0),
     "remove_object": (0.7, 0.25, 3.0),
-    "add_text": (0.5, 0.05, 3.5),
-    "grey_on_white": (0.85, 0.1, 1.5),
-    "darken_metal": (0.75, 0.2, 2.0),
-    "soft_shadow": (0.75, 0.15, 1.5),
+    "add_text": (0.75, 0.05, 3.5),
+    "grey_on_white": (0.93, 0.05, 1.5),
+    "darken_metal": (0.85, 0.1, 2.0),
+    "soft_shadow": (0.88, 0.05, 1.5),
 }
 
 
