@@ -212,23 +212,29 @@ class TileLoopEnd:
         else:
             result = _expand_next(loop, dynprompt, unique_id)
         if dynprompt is not None and dynprompt.get_parent_node_id(unique_id) is not None:
-            _release(loop, tile)  # last: an error report before it may still print these tensors
+            # last: an error report before it may still print these tensors. The processed tile is freed only when a
+            # copy of the body made it (an image wired in from outside the loop is the same tensor every iteration)
+            source = dynprompt.get_node(unique_id).get("inputs", {}).get("tile")
+            made_in_loop = isinstance(source, list) and dynprompt.get_parent_node_id(source[0]) is not None
+            _release(loop, tile if made_in_loop else None)
         return result
 
 
-def _release(loop: TileLoop, processed: torch.Tensor) -> None:
+def _release(loop: TileLoop, processed: Optional[torch.Tensor]) -> None:
     """Free the memory of a pasted iteration's tiles: what Start handed the body and the processed tile End was given.
 
     Only in the loop's own copies of the body (ComfyUI's graph expansion), whose nodes all lie on a path to this End and
     have run: nothing reads those tensors again, but ComfyUI's cache would keep them until the prompt ends (one 1024 px
     tile is 12.6 MB; a copy holds three tile-sized tensors). The first iteration (the graph as drawn, where other nodes
-    may read them) keeps its tensors. A processed tile that shares memory with the canvas is kept.
+    may read them) keeps its tensors. A tensor that shares memory with the loop's own images (canvas, output, a seam
+    loop's source) or is a view into a larger tensor (a body that crops an image from outside the loop) is kept.
     """
-    canvas = loop.canvas.untyped_storage().data_ptr()
-    handed, loop.handed_out = [*loop.handed_out, processed], []
+    own = {x.untyped_storage().data_ptr() for x in (loop.canvas, loop.output, loop.source) if x is not None}
+    handed, loop.handed_out = [*loop.handed_out, *([] if processed is None else [processed])], []
     for t in handed:
         storage = t.untyped_storage()
-        if storage.data_ptr() != canvas and storage.nbytes() > 0:
+        whole = t.storage_offset() == 0 and storage.nbytes() == t.numel() * t.element_size()
+        if whole and storage.data_ptr() not in own and storage.nbytes() > 0:
             try:
                 storage.resize_(0)
             except RuntimeError:  # memory torch does not own (e.g. numpy's): left as it is

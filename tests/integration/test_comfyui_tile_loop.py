@@ -122,6 +122,43 @@ def test_a_seam_loop_redraws_the_seam_tiles_in_order_and_nothing_outside_the_zon
     assert float(np.abs(result - image[0].numpy())[zone == 1].mean()) > 0.1  # the zones were redrawn
 
 
+def test_an_image_wired_into_the_loop_end_from_outside_the_loop_is_not_freed(comfy):
+    """End frees each iteration's processed tile once pasted, but a tile-sized image from outside the body (the same
+    tensor every iteration, cached by ComfyUI) must survive: the loop pastes it everywhere and the next prompt that
+    reads the cached image gets it intact."""
+    server, client = comfy
+    pixels = np.rint(load_photo("kodim23")[0].numpy() * 255).astype(np.uint8)  # 768 x 512
+    name = client.upload_image(png_bytes(pixels), "loop_outside.png")
+    patch = np.rint(load_photo("kodim04")[0].numpy()[:224, :320] * 255).astype(np.uint8)
+    patch_name = client.upload_image(png_bytes(patch), "loop_outside_patch.png")
+    widgets = dict(mode="tile_size", tile_width=320, tile_height=224, overlap=32, rows=2, cols=2, max_megapixels=1.0, align=8)
+    prompt = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": name}},
+        "2": {"class_type": "TileStitchTilePlan", "inputs": {"image": ["1", 0], **widgets, "shrink_tiles": False}},
+        "3": {"class_type": "TileStitchTileLoopStart", "inputs": {"image": ["1", 0], "plan": ["2", 0], "order": "raster",
+                                                                 "band": 0, "keep_finished": True, "base_prompt": "", "prompts": ""}},
+        "4": {"class_type": "ImageInvert", "inputs": {"image": ["3", 1]}},  # the body, unused by End
+        "8": {"class_type": "LoadImage", "inputs": {"image": patch_name}},
+        "9": {"class_type": "ImageInvert", "inputs": {"image": ["8", 0]}},  # outside the loop, memory torch owns
+        "5": {"class_type": "TileStitchTileLoopEnd", "inputs": {"loop": ["3", 0], "tile": ["9", 0]}},
+        "6": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["5", 0], "filename_prefix": "loop_outside",
+                                                               "format": "tiff_float32", "compression": 0}},
+    }
+    result = tiff_result(server, client, prompt)
+    expected = 1.0 - patch.astype(np.float32) / 255
+    image = torch.from_numpy(pixels.astype(np.float32) / 255)[None]
+    plan = TileSplit().split(image, **widgets)[1]
+    reference = run_loop(image, plan, lambda tile, pending, k, p: torch.from_numpy(expected)[None], order="raster", band=0,
+                         keep_finished=True)[0].numpy()
+    assert plan.count > 8 and float(np.abs(result - reference).max()) <= 1e-6  # every tile pasted, after many frees
+    again = tiff_result(server, client, {
+        "8": {"class_type": "LoadImage", "inputs": {"image": patch_name}},
+        "9": {"class_type": "ImageInvert", "inputs": {"image": ["8", 0]}},  # cached: the same tensor End was given
+        "6": {"class_type": "TileStitchSaveImage16", "inputs": {"images": ["9", 0], "filename_prefix": "loop_outside_patch",
+                                                               "format": "tiff_float32", "compression": 0}}})
+    assert float(np.abs(again - expected).max()) <= 1e-6
+
+
 def rss_mb(pid: int) -> float:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
