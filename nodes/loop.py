@@ -186,7 +186,7 @@ class TileLoopEnd:
                     "The processed tile, at the tile's size or a whole multiple of it (an upscaler in the body): then the "
                     "result is at that scale, and the next tiles' context is the canvas resampled back to input scale. "
                     "From the second tile on its memory is freed once pasted (ComfyUI would keep every tile until the "
-                    "prompt ends), so it must be made in the loop, not an image from outside it.")}),
+                    "prompt ends); an image wired in from outside the loop is kept.")}),
             },
             "hidden": {"dynprompt": "DYNPROMPT", "unique_id": "UNIQUE_ID"},
         }
