@@ -128,6 +128,8 @@ return true;
 """
 
 CARDS = "return [...document.querySelectorAll('[data-testid^=template-workflow-]')].map((c) => c.getAttribute('data-testid').slice(18))"
+# the cards once the pack's category shows (right after the click the gallery may still show ComfyUI's own templates)
+PACK_CARDS = CARDS.replace("return ", "const cards = ", 1) + "; return cards.includes(arguments[0]) ? cards : null;"
 
 THUMBNAIL = """
 const card = document.querySelector(`[data-testid="template-workflow-${arguments[0]}"]`);
@@ -148,7 +150,7 @@ def open_pack_templates(browser, pack):
     browser.execute_script("document.querySelectorAll('.p-dialog-close-button').forEach((b) => b.click());"
                            "app.extensionManager.command.execute('Comfy.BrowseTemplates');")
     wait_for(browser, CLICK_PACK_ENTRY, arguments=(pack,), what="the pack's entry under Templates")
-    return wait_for(browser, CARDS, what="the pack's template cards")
+    return wait_for(browser, PACK_CARDS, arguments=("tilestitch_demo",), what="the pack's template cards")
 
 
 def test_templates_list_every_ui_workflow_with_its_thumbnail_and_each_opens_cleanly(comfy, browser):
