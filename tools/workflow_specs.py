@@ -491,6 +491,55 @@ FLUX_TILE_LOOP_REFINE = Spec(
         "tile its own text; empty lines use the base prompt.", col=0, width=640, height=220)],
 )
 
+FLUX_SEAM_LOOP_REDRAW = Spec(
+    name="flux_seam_loop_redraw",
+    description="Redraw the seams of an image merged from tiles with FLUX, one seam tile after the other in one prompt: each sees the seams redrawn before it; nothing outside the seam zones changes.",
+    nodes=[
+        N(1, "LoadImage", {"image": "tilestitch_sample.jpg"}, title="Merged image", col=0, width=320),
+        N(2, "TileStitchTilePlan", {"mode": "tile_size", "tile_width": 1024, "tile_height": 1024, "overlap": 128, "align": 16, "shrink_tiles": True},
+          title="The grid it was merged with", col=1, width=320),
+        N(7, "TileStitchSeamTiles", {"mode": "bands", "zone_width": 96, "tile_width": 768, "tile_height": 768, "overlap": 128},
+          title="Seam tiles", col=1, width=300),
+        N(3, "TileStitchSeamLoopStart", {"order": "serpentine", "band": 32, "keep_finished": False,
+                                         "base_prompt": REFINE_PROMPT, "prompts": ""}, title="Seam loop: start", col=2, width=320),
+        N(4, "VAEEncode", title="Encode the seam tile", col=3, width=220),
+        N(5, "SetLatentNoiseMask", title="Redraw the zone still pending", col=3, width=260),
+        N(6, "TileStitchTilePromptEncode", title="This seam tile's prompt", col=3, width=260),
+        N(16, "KSampler", {"seed": 1, "steps": 20, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 0.35},
+          title="Redraw the seam", col=4, width=300),
+        N(17, "VAEDecode", title="Decode the seam tile", col=5, width=220),
+        N(18, "TileStitchTileLoopEnd", title="Seam loop: end", col=5, width=240),
+        N(19, "SaveImage", {"filename_prefix": "TileStitch/seam_loop_redraw"}, title="Save", col=6, width=320),
+        *[n for n in KONTEXT_LOADERS if n.id in (10, 11, 12, 14, 15)],
+    ],
+    links=[
+        (1, "IMAGE", 2, "image"),
+        (1, "IMAGE", 7, "image"),
+        (2, "plan", 7, "plan"),
+        (1, "IMAGE", 3, "image"),
+        (7, "seam_plan", 3, "seam_plan"),
+        (3, "tile", 4, "pixels"),
+        (12, "VAE", 4, "vae"),
+        (4, "LATENT", 5, "samples"),
+        (3, "pending_mask", 5, "mask"),
+        (11, "CLIP", 6, "clip"),
+        (3, "prompt", 6, "prompt"),
+        (6, "conditioning", 14, "conditioning"),
+        (6, "conditioning", 15, "conditioning"),
+        *sample_and_decode(16, (14, "CONDITIONING"), (5, "LATENT"), 17),
+        (3, "loop", 18, "loop"),
+        (17, "IMAGE", 18, "tile"),
+        (18, "image", 19, "images"),
+    ],
+    notes=[Note(
+        "## Redraw the seams, one seam tile after the other\n"
+        "For an image merged from tiles that disagree (a generative model drew different things on the two sides of a "
+        "seam): set the grid to the one it was merged with. **Seam Tiles** puts a tile on every seam; everything "
+        "between **Seam Loop Start** and **Tile Loop End** runs once per seam tile, inside this one prompt. Each seam "
+        "tile is cut from the image as it is now (the seams redrawn so far included) and the pending mask lets the "
+        "sampler redraw only its seam zone; every pixel outside the zones stays as it was.", col=0, width=640, height=220)],
+)
+
 FLUX_KONTEXT_TILE_LOOP_EDIT = Spec(
     name="flux_kontext_tile_loop_edit",
     description="Edit a large photo with FLUX.1 Kontext tile by tile in one prompt: each tile is edited with the instruction plus its own line, its reference is the tile itself, and it sees its finished neighbours.",
@@ -604,4 +653,4 @@ FLUX_KONTEXT_TILED_EDIT_SEAM_PASS = Spec(
 )
 
 SPECS = [DEMO, UPSCALE_X4_TILED, UPSCALE_X4_COLOR_POISSON, UPSCALE_16BIT_STREAMING, FLUX_KONTEXT_FULLRES_EDIT, FLUX_KONTEXT_TILED_EDIT, SANA_TILED_REFINE, UPSCALE_X4_REFINE_SEAM_PASS, FLUX_KONTEXT_GLOBAL_EDIT, FLUX_TILE_LOOP_REFINE, FLUX_KONTEXT_TILE_LOOP_EDIT,
-         FLUX_KONTEXT_TILED_EDIT_SEAM_PASS]
+         FLUX_KONTEXT_TILED_EDIT_SEAM_PASS, FLUX_SEAM_LOOP_REDRAW]

@@ -128,6 +128,12 @@ return true;
 """
 
 CARDS = "return [...document.querySelectorAll('[data-testid^=template-workflow-]')].map((c) => c.getAttribute('data-testid').slice(18))"
+# the gallery shows 12 cards and loads more when its scroll container reaches the bottom
+SCROLL_TO_LAST_CARD = """
+let e = [...document.querySelectorAll('[data-testid^=template-workflow-]')].pop();
+while (e && !(e.scrollHeight > e.clientHeight + 5 && getComputedStyle(e).overflowY !== 'visible')) e = e.parentElement;
+if (e) { e.scrollTop = e.scrollHeight; e.dispatchEvent(new Event('scroll')); }
+"""
 # the cards once the pack's category shows (right after the click the gallery may still show ComfyUI's own templates)
 PACK_CARDS = CARDS.replace("return ", "const cards = ", 1) + "; return cards.includes(arguments[0]) ? cards : null;"
 
@@ -150,7 +156,15 @@ def open_pack_templates(browser, pack):
     browser.execute_script("document.querySelectorAll('.p-dialog-close-button').forEach((b) => b.click());"
                            "app.extensionManager.command.execute('Comfy.BrowseTemplates');")
     wait_for(browser, CLICK_PACK_ENTRY, arguments=(pack,), what="the pack's entry under Templates")
-    return wait_for(browser, PACK_CARDS, arguments=("tilestitch_demo",), what="the pack's template cards")
+    cards = wait_for(browser, PACK_CARDS, arguments=("tilestitch_demo",), what="the pack's template cards")
+    for _ in range(20):  # scroll on until no new card appears
+        browser.execute_script(SCROLL_TO_LAST_CARD)
+        time.sleep(1.0)
+        more = [c for c in browser.execute_script(CARDS) if c not in cards]
+        if not more:
+            return cards
+        cards += more
+    return cards
 
 
 def test_templates_list_every_ui_workflow_with_its_thumbnail_and_each_opens_cleanly(comfy, browser):

@@ -132,6 +132,37 @@ def test_tile_loop_workflow_refines_tile_by_tile_with_a_prompt_per_tile(comfy, t
     assert np.asarray(Image.open(out).convert("RGB")).shape == original.shape
 
 
+def test_seam_loop_workflow_redraws_each_seam_tile_and_nothing_outside_the_zones(comfy, tmp_path):
+    import torch
+
+    from tilestitch.nodes.seam_tiles import SeamTiles
+    from tilestitch.nodes.tiles import TilePlanNode
+    from tilestitch.tiling.seam_tiles import zone_weight
+
+    server, client = comfy
+    src, original = photo_png(tmp_path)  # 768 x 512
+    client._request("/tilestitch_test/flux_calls", method="DELETE")
+    res = run_client(server, "flux_seam_loop_redraw.json", "--image", f"Merged image={src}", *TINY,
+                     "--set", "The grid it was merged with.tile_width=384", "--set", "The grid it was merged with.tile_height=256",
+                     "--set", "The grid it was merged with.overlap=64", "--set", "The grid it was merged with.shrink_tiles=false",
+                     "--set", "Seam tiles.tile_width=256", "--set", "Seam tiles.tile_height=256", "--set", "Seam tiles.zone_width=48",
+                     "--set", "Redraw the seam.steps=1", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr + server.log_tail()
+    image = torch.from_numpy(np.asarray(original, dtype=np.float32) / 255)[None]
+    plan = TilePlanNode().plan(image, mode="tile_size", tile_width=384, tile_height=256, overlap=64, rows=2, cols=2,
+                               max_megapixels=1.0, align=16, shrink_tiles=False)[0]
+    sp = SeamTiles().split(image, plan, "bands", 48, 256, 256, 128)[1]
+    calls = client.get_json("/tilestitch_test/flux_calls")
+    # one sampler call per seam tile (one step), each on a 256 x 256 seam tile
+    assert len(calls) == sp.count > 4 and all(c["x"] == [1, 16, 256 // 8, 256 // 8] and c["finite"] for c in calls), calls
+    (out,) = saved_paths(res, "seam_loop_redraw")
+    result = np.asarray(Image.open(out).convert("RGB"))
+    zone = zone_weight(sp, 0, sp.height, 0, sp.width).numpy()
+    assert result.shape == original.shape
+    assert np.array_equal(result[zone == 0], np.asarray(original)[zone == 0])  # outside the zones: the input's codes
+    assert float(np.abs(result.astype(np.float32) - original)[zone == 1].mean()) > 5  # the zones were redrawn
+
+
 def test_kontext_tile_loop_edits_each_tile_with_its_own_line_and_the_tile_as_reference(comfy, tmp_path):
     server, client = comfy
     src, original = photo_png(tmp_path)  # 768 x 512
