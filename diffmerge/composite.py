@@ -1,7 +1,8 @@
 """Full-resolution compositing of changed regions: one Lanczos warp per region, ring colour match, membrane, alpha blend.
 
-The alpha detection gives at the edit's size is refined at full resolution
-where the change has an edge (``edge_alpha``): a 1 MP edit upsampled 4-5 x
+The alpha that detection gives at the edit's size is limited at full
+resolution to where the edit differs (``edge_alpha``, run in row strips by
+``pipeline.limit_alpha``): a 1 MP edit upsampled 4-5 x
 spreads every edge over several original pixels, and the detection's alpha
 (dilated at the edit's size) spreads further, so without it thin text
 takes a blurry halo of the edit around every stroke and an object its

@@ -129,3 +129,28 @@ def test_edge_alpha_puts_a_crisp_edge_at_its_half_maximum_and_only_ever_lowers_a
     small_busy, small_edit = np.clip(small_wall + texture, 0, 1), np.clip(small_truth + texture, 0, 1)
     busy_alpha = edge_alpha(detected.copy(), up(small_edit), up(small_busy), up(busyness(small_busy)), float(k))
     assert float(np.abs(busy_alpha - detected).max()) < 0.05
+
+
+def test_the_edge_alpha_in_row_strips_equals_one_pass_over_the_region(parrots):
+    """Strips keep the temporaries at a strip's size; each carries a halo as deep as the blur and the peak reach, so the
+    strips give what one pass gives (up to resampling round-off)."""
+    import cv2
+
+    from tilestitch.diffmerge.composite import busyness, edge_alpha, full_to_small, warp_region
+    from tilestitch.diffmerge.pipeline import limit_alpha
+
+    small = np.ascontiguousarray(resize_hwc(parrots, parrots.shape[0] // 4, parrots.shape[1] // 4, "area"))
+    edit = small.copy()
+    edit[40:60, 30:150] = (0.9, 0.1, 0.1)  # a red bar: strong edges for the edge rule
+    busy = busyness(small)
+    f2s = full_to_small(0.25, 0.25, 8, 12)
+    h, w = parrots.shape[0] - 16, parrots.shape[1] - 24
+    patch = warp_region(edit, f2s, h, w, cv2.INTER_LANCZOS4)
+    alpha = np.random.default_rng(0).random((h, w)).astype(np.float32)
+    whole = edge_alpha(alpha.copy(), patch, warp_region(small, f2s, h, w, cv2.INTER_LANCZOS4),
+                       warp_region(busy, f2s, h, w, cv2.INTER_LINEAR), 4.0)
+    assert float(np.abs(whole - alpha).max()) > 0.5  # the limit does act here
+    for rows in (37, 128):
+        strips = alpha.copy()
+        limit_alpha(strips, patch, small, busy, f2s, 4.0, rows=rows)
+        assert float(np.abs(strips - whole).max()) < 1e-3, rows
