@@ -17,6 +17,28 @@ from support import load_photo
 PLAN = plan_by_tile_size(700, 1000, 256, 256, 48)
 
 
+def seamed_photo(name):
+    """A shared photo (2400 px) cut into 768 px tiles that disagree (±4 % gain per tile) merged with no blend: hard
+    seams. Returns the photo, the plan, the merged image."""
+    img = load_photo(name, 2400)
+    _, h, w, _ = img.shape
+    plan = plan_by_tile_size(h, w, 768, 768, 96)
+    tiles = extract_tiles(img, plan, IMAGE)
+    gains = 1 + 0.08 * (torch.rand(tiles.shape[0], 1, 1, 3, generator=torch.Generator().manual_seed(3)) - 0.5)
+    merged, _ = merge_tiles((tiles * gains).clamp(0, 1), plan, "none")
+    return img, plan, merged
+
+
+def box_smooth(tiles, k):
+    """A k x k box filter over ``[N, h, w, C]`` tiles (a stand-in for a model redrawing a seam zone)."""
+    return torch.nn.functional.avg_pool2d(tiles.permute(0, 3, 1, 2), k, 1, k // 2, count_include_pad=False).permute(0, 2, 3, 1)
+
+
+def worst_seam(image, plan):
+    """The largest seam |z| of ``image`` ``[1, H, W, C]`` on ``plan``'s seams."""
+    return max(abs(s.z) for s in seam_scores(image[0], plan))
+
+
 def full_zone(sp):
     return torch.cat([zone_weight(sp, y, min(sp.height, y + 128), 0, sp.width) for y in range(0, sp.height, 128)])
 
@@ -110,23 +132,14 @@ def test_list_nodes_give_what_the_batch_nodes_give():
 def test_a_seam_pass_brings_visible_seams_down_to_the_photos_own_level(name):
     """Tiles that disagree (±4 % gain per tile) merged with no blend leave hard seams; a seam pass whose process is
     a smoothing operator (a stand-in for a model redrawing the zone) removes them, touching nothing outside the zones."""
-    img = load_photo(name, 2400)
-    _, h, w, _ = img.shape
-    plan = plan_by_tile_size(h, w, 768, 768, 96)
-    tiles = extract_tiles(img, plan, IMAGE)
-    gains = 1 + 0.08 * (torch.rand(tiles.shape[0], 1, 1, 3, generator=torch.Generator().manual_seed(3)) - 0.5)
-    merged, _ = merge_tiles((tiles * gains).clamp(0, 1), plan, "none")
+    img, plan, merged = seamed_photo(name)
     seam_tiles, sp, _, _ = SeamTiles().split(merged, plan, "bands", 64, 384, 384, 64)
-    k = 31
-    smooth = torch.nn.functional.avg_pool2d(seam_tiles.permute(0, 3, 1, 2), k, 1, k // 2, count_include_pad=False).permute(0, 2, 3, 1)
+    smooth = box_smooth(seam_tiles, 31)
     out = SeamTilesMerge().merge(merged, smooth, sp)[0]
 
-    def worst(image):
-        return max(abs(s.z) for s in seam_scores(image[0], plan))
-
-    own = worst(img)
-    assert worst(merged) > own + 1.5  # the seams were visible
-    assert worst(out) <= own + 0.25  # now at the photo's own level at those lines
+    own = worst_seam(img, plan)
+    assert worst_seam(merged, plan) > own + 1.5  # the seams were visible
+    assert worst_seam(out, plan) <= own + 0.25  # now at the photo's own level at those lines
     outside = full_zone(sp) == 0
     assert torch.equal(out[0][outside], merged[0][outside])
 
@@ -169,26 +182,17 @@ def test_two_one_direction_passes_of_long_narrow_tiles_show_the_model_far_less_t
 
 
 def test_a_vertical_then_a_horizontal_pass_redraws_every_seam_and_nothing_else():
-    img = load_photo("bokeh", 2400)
-    _, h, w, _ = img.shape
-    plan = plan_by_tile_size(h, w, 768, 768, 96)
-    tiles = extract_tiles(img, plan, IMAGE)
-    gains = 1 + 0.08 * (torch.rand(tiles.shape[0], 1, 1, 3, generator=torch.Generator().manual_seed(3)) - 0.5)
-    merged, _ = merge_tiles((tiles * gains).clamp(0, 1), plan, "none")
-    k = 31
+    img, plan, merged = seamed_photo("bokeh")
     out, outside = merged, None
     for seams, size in (("vertical", (768, 192)), ("horizontal", (192, 768))):
         seam_tiles, sp, masks, _ = SeamTiles().split(out, plan, "bands", 64, size[1], size[0], 64, seams=seams)
         assert seam_tiles.shape[1:3] == size and masks.shape[1:] == size
-        smooth = torch.nn.functional.avg_pool2d(seam_tiles.permute(0, 3, 1, 2), k, 1, k // 2, count_include_pad=False).permute(0, 2, 3, 1)
+        smooth = box_smooth(seam_tiles, 31)
         out = SeamTilesMerge().merge(out, smooth, sp)[0]
         zone_free = full_zone(sp) == 0
         outside = zone_free if outside is None else outside & zone_free
 
-    def worst(image):
-        return max(abs(s.z) for s in seam_scores(image[0], plan))
-
-    assert worst(merged) > worst(img) + 1.5 and worst(out) <= worst(img) + 0.25
+    assert worst_seam(merged, plan) > worst_seam(img, plan) + 1.5 and worst_seam(out, plan) <= worst_seam(img, plan) + 0.25
     assert torch.equal(out[0][outside], merged[0][outside])  # outside both passes' zones: bit-identical
 
 
@@ -212,8 +216,7 @@ def test_colour_match_removes_the_band_edge_a_model_that_drifts_in_tone_leaves(n
     img = load_photo(name, 1600)
     plan = plan_by_tile_size(img.shape[1], img.shape[2], 512, 512, 64)
     seam_tiles, sp, _, _ = SeamTiles().split(img, plan, "bands", 64, 256, 256, 64)
-    k = 9
-    smooth = torch.nn.functional.avg_pool2d(seam_tiles.permute(0, 3, 1, 2), k, 1, k // 2, count_include_pad=False).permute(0, 2, 3, 1)
+    smooth = box_smooth(seam_tiles, 9)
     model = (smooth * 1.06 + 0.02).clamp(0, 1)
     ring = (full_zone(sp) > 0) & (full_zone(sp) < 0.5)  # the zone's outer edge, where the paste fades in
     fixed = {}
@@ -260,27 +263,18 @@ def test_a_seam_loop_redraws_visible_seams_each_seam_tile_seeing_the_ones_before
     from tilestitch.tiling.loop import run_loop
     from tilestitch.tiling.seam_tiles import seam_loop_grid
 
-    img = load_photo("bokeh", 2400)
-    _, h, w, _ = img.shape
-    plan = plan_by_tile_size(h, w, 768, 768, 96)
-    tiles = extract_tiles(img, plan, IMAGE)
-    gains = 1 + 0.08 * (torch.rand(tiles.shape[0], 1, 1, 3, generator=torch.Generator().manual_seed(3)) - 0.5)
-    merged, _ = merge_tiles((tiles * gains).clamp(0, 1), plan, "none")
+    img, plan, merged = seamed_photo("bokeh")
     _, sp, _, _ = SeamTiles().split(merged, plan, "bands", 64, 384, 384, 64)
     grid = seam_loop_grid(sp)
     canvas_before = []
-    k = 31
 
     def smooth(tile, pending, index, prompt):
         canvas_before.append((index, tile.clone()))
-        return torch.nn.functional.avg_pool2d(tile.permute(0, 3, 1, 2), k, 1, k // 2, count_include_pad=False).permute(0, 2, 3, 1)
+        return box_smooth(tile, 31)
 
     out = run_loop(merged, grid, smooth, order="serpentine", band=24, zone=grid.zone)
 
-    def worst(image):
-        return max(abs(s.z) for s in seam_scores(image[0], plan))
-
-    assert worst(merged) > worst(img) + 1.5 and worst(out) <= worst(img) + 0.25
+    assert worst_seam(merged, plan) > worst_seam(img, plan) + 1.5 and worst_seam(out, plan) <= worst_seam(img, plan) + 0.25
     outside = full_zone(sp) == 0
     assert torch.equal(out[0][outside], merged[0][outside])
     # context: some later seam tile was handed pixels an earlier one had redrawn (not the merged image's)
