@@ -131,17 +131,17 @@ class SeamLoopStart:
 
     @classmethod
     def INPUT_TYPES(cls):
-        spec = TileLoopStart.INPUT_TYPES()
-        required = dict(spec["required"])
-        del required["plan"]
-        required = {"image": ("IMAGE", {"tooltip": "The merged image the seam plan was made for."}),
-                    "seam_plan": (SEAM_TILE_PLAN, {"tooltip": (
-                        "From Seam Tiles (its tiles output can stay unconnected). A one-tile plan has no seams: the "
-                        "loop then passes the image through.")}),
-                    **{k: v for k, v in required.items() if k != "image"}}
-        required["prompts"] = ("STRING", {"default": "", "multiline": True, "tooltip": (
-            "One line per seam tile, in the seam plan's order; an empty or missing line gives base_prompt.")})
-        return {**spec, "required": required}
+        spec = TileLoopStart.INPUT_TYPES()  # the same widgets, optional loop and hidden id; a seam plan for the plan
+        same = spec["required"]
+        return {**spec, "required": {
+            "image": ("IMAGE", {"tooltip": "The merged image the seam plan was made for."}),
+            "seam_plan": (SEAM_TILE_PLAN, {"tooltip": (
+                "From Seam Tiles (its tiles output can stay unconnected). A one-tile plan has no seams: the loop then "
+                "passes the image through.")}),
+            **{k: same[k] for k in ("order", "band", "keep_finished", "base_prompt")},
+            "prompts": ("STRING", {"default": "", "multiline": True, "tooltip": (
+                "One line per seam tile, in the seam plan's order; an empty or missing line gives base_prompt.")}),
+        }}
 
     IS_CHANGED = TileLoopStart.IS_CHANGED
 

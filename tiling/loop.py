@@ -174,15 +174,12 @@ class TileLoop:
             raise ValueError(f"the processed tile is {processed.shape[2]} x {processed.shape[1]} px for a {t.width} x {t.height} tile "
                              f"(x{scale}); the loop's first tile came back x{self.scale}: every tile must come back at one scale")
         p = processed.to(self.canvas.dtype)
-        if self.zone is not None:  # the zone redrawn over the source, cross-faded with the finished tiles' version
-            region = (slice(None), slice(t.y, t.y + t.height), slice(t.x, t.x + t.width))
-            redrawn = self.source[region].to(self.canvas.dtype).clone()
+        if self.zone is None:
+            m = self.pending()
+        else:  # the zone redrawn over the source, then cross-faded with the finished tiles' version like any tile
+            redrawn = self.source[:, t.y : t.y + t.height, t.x : t.x + t.width].to(self.canvas.dtype).clone()
             _blend_into(redrawn, p, self.zone(self.current))
-            _blend_into(self.canvas[region], redrawn, self._unfinished())
-            self.finished.append(self.current)
-            self.step += 1
-            return
-        m = self.pending()
+            p, m = redrawn, self._unfinished()
         if self.scale > 1:
             s = self.scale
             _blend_into(self.output[:, t.y * s : (t.y + t.height) * s, t.x * s : (t.x + t.width) * s],
