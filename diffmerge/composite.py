@@ -2,7 +2,7 @@
 
 The alpha that detection gives at the edit's size is limited at full
 resolution to where the edit differs (``edge_alpha``, run in row strips by
-``pipeline.limit_alpha``): a 1 MP edit upsampled 4-5 x
+``limit_alpha``): a 1 MP edit upsampled 4-5 x
 spreads every edge over several original pixels, and the detection's alpha
 (dilated at the edit's size) spreads further, so without it thin text
 takes a blurry halo of the edit around every stroke and an object its
@@ -11,6 +11,7 @@ re-rendered surround.
 
 from __future__ import annotations
 
+import math
 from typing import List, Tuple
 
 import numpy as np
@@ -25,6 +26,7 @@ EDGE_RAMP = (0.4, 0.6)  # alpha 0 -> 1 as the difference rises through these sha
 EDGE_STRENGTH = (8.0, 16.0)  # the edge rule acts from this peak difference, fully from the second
 FLOOR_BUSY = (1.0, 2.0)  # L* standard deviation of the original over EDGE_RADIUS: the floor acts below the first, not above the second
 EDGE_BUSY = (2.0, 5.0)  # the same for the edge rule
+EDGE_STRIP_ROWS = 512  # full-resolution rows per strip of the edge alpha (its temporaries are a strip's size)
 
 
 def as3x3(m: np.ndarray) -> np.ndarray:
@@ -155,6 +157,25 @@ def edge_alpha(alpha: np.ndarray, edit: np.ndarray, reference: np.ndarray, busy:
     np.minimum(alpha, np.minimum(limit, edge), out=alpha)
     alpha[alpha < 1.0 / 1024] = 0.0
     return alpha
+
+
+def limit_alpha(alpha: np.ndarray, patch: np.ndarray, orig_small: np.ndarray, busy: np.ndarray, f2s: np.ndarray, edit_px: float,
+                rows: int = EDGE_STRIP_ROWS) -> None:
+    """``composite.edge_alpha`` over a region in row strips, in place: the shrunk original and its busyness are
+    resampled per strip (through ``f2s``, region -> edit-size frame), each strip with a halo as deep as the edge
+    alpha's blur and peak reach, so the result equals one pass over the whole region."""
+    import cv2
+
+    h, w = alpha.shape
+    halo = int(math.ceil((2.0 + EDGE_RADIUS) * edit_px)) + 2  # the blur's reach (4 sigma, sigma half an edit px) + the peak's
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        h0, h1 = max(0, y0 - halo), min(h, y1 + halo)
+        strip_f2s = f2s @ np.array([[1.0, 0.0, 0.0], [0.0, 1.0, h0], [0.0, 0.0, 1.0]])
+        reference = warp_region(orig_small, strip_f2s, h1 - h0, w, cv2.INTER_LANCZOS4)
+        strip_busy = warp_region(busy, strip_f2s, h1 - h0, w, cv2.INTER_LINEAR)
+        limited = edge_alpha(alpha[h0:h1].copy(), patch[h0:h1], reference, strip_busy, edit_px)
+        alpha[y0:y1] = limited[y0 - h0 : y1 - h0]
 
 
 def blend_into(out: np.ndarray, region: Box, edit: np.ndarray, alpha: np.ndarray) -> None:

@@ -9,7 +9,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from ..imaging.resample import resize_hwc
-from .composite import as3x3, blend_into, busyness, edge_alpha, full_to_small, membrane, region_boxes, ring_offset, scale_box, warp_region
+from .composite import as3x3, blend_into, busyness, full_to_small, limit_alpha, membrane, region_boxes, ring_offset, scale_box, warp_region
 from .detect import DetectOptions, regions_of, detect_changes
 from .register import Alignment, register
 
@@ -158,7 +158,7 @@ def feathered_alpha(alpha: np.ndarray, sigma: float) -> np.ndarray:
 def composite_regions(original: np.ndarray, frame: EditFrame, alpha_small: np.ndarray, *, blend: str, colour_match: bool,
                       ring: int, group_radius: int = 0, progress: Optional[Callable[[int, int], None]] = None) -> Tuple[np.ndarray, np.ndarray, int, int]:
     """Step 4: per changed region, the edit at full resolution blended into a copy of the original, its alpha limited
-    at full resolution to where the edit differs (``composite.edge_alpha`` in row strips, ``limit_alpha``).
+    at full resolution to where the edit differs (``composite.limit_alpha``).
 
     Returns ``(image, alpha at full size, changed pixels, regions)``; pixels
     whose alpha is 0 are never written.
@@ -196,30 +196,6 @@ def composite_regions(original: np.ndarray, frame: EditFrame, alpha_small: np.nd
         if progress is not None:
             progress(i + 1, len(regions))
     return out, alpha_full, changed, len(regions)
-
-
-EDGE_STRIP_ROWS = 512  # full-resolution rows per strip of the edge alpha (its temporaries are a strip's size)
-
-
-def limit_alpha(alpha: np.ndarray, patch: np.ndarray, orig_small: np.ndarray, busy: np.ndarray, f2s: np.ndarray, edit_px: float,
-                rows: int = EDGE_STRIP_ROWS) -> None:
-    """``composite.edge_alpha`` over a region in row strips, in place: the shrunk original and its busyness are
-    resampled per strip (through ``f2s``, region -> edit-size frame), each strip with a halo as deep as the edge
-    alpha's blur and peak reach, so the result equals one pass over the whole region."""
-    import cv2
-
-    from .composite import EDGE_RADIUS
-
-    h, w = alpha.shape
-    halo = int(math.ceil((2.0 + EDGE_RADIUS) * edit_px)) + 2  # the blur's reach (4 sigma, sigma half an edit px) + the peak's
-    for y0 in range(0, h, rows):
-        y1 = min(h, y0 + rows)
-        h0, h1 = max(0, y0 - halo), min(h, y1 + halo)
-        strip_f2s = f2s @ np.array([[1.0, 0.0, 0.0], [0.0, 1.0, h0], [0.0, 0.0, 1.0]])
-        reference = warp_region(orig_small, strip_f2s, h1 - h0, w, cv2.INTER_LANCZOS4)
-        strip_busy = warp_region(busy, strip_f2s, h1 - h0, w, cv2.INTER_LINEAR)
-        limited = edge_alpha(alpha[h0:h1].copy(), patch[h0:h1], reference, strip_busy, edit_px)
-        alpha[y0:y1] = limited[y0 - h0 : y1 - h0]
 
 
 def _to_original(box, frame: EditFrame) -> List[int]:

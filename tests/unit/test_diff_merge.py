@@ -136,8 +136,7 @@ def test_the_edge_alpha_in_row_strips_equals_one_pass_over_the_region(parrots):
     strips give what one pass gives (up to resampling round-off)."""
     import cv2
 
-    from tilestitch.diffmerge.composite import busyness, edge_alpha, full_to_small, warp_region
-    from tilestitch.diffmerge.pipeline import limit_alpha
+    from tilestitch.diffmerge.composite import busyness, edge_alpha, full_to_small, limit_alpha, warp_region
 
     small = np.ascontiguousarray(resize_hwc(parrots, parrots.shape[0] // 4, parrots.shape[1] // 4, "area"))
     edit = small.copy()
