@@ -25,7 +25,7 @@ EDGE_RADIUS = 1.5  # edit px: the reach of an edge's local peak of difference
 EDGE_RAMP = (0.4, 0.6)  # alpha 0 -> 1 as the difference rises through these shares of its local peak (half-maximum edge)
 EDGE_STRENGTH = (8.0, 16.0)  # the edge rule acts from this peak difference, fully from the second
 FLOOR_BUSY = (1.0, 2.0)  # L* standard deviation of the original over EDGE_RADIUS: the floor acts below the first, not above the second
-EDGE_BUSY = (2.0, 5.0)  # the same for the edge rule
+EDGE_CONTRAST = (3.0, 6.0)  # the edge rule acts where the peak difference is this many times the original's L* spread, fully from the second
 EDGE_STRIP_ROWS = 512  # full-resolution rows per strip of the edge alpha (its temporaries are a strip's size)
 
 
@@ -152,7 +152,7 @@ def edge_alpha(alpha: np.ndarray, edit: np.ndarray, reference: np.ndarray, busy:
     limit = 1.0 - floor * (1.0 - _fade(d, *FLOOR_DELTA_E))
     r = max(1, int(round(EDGE_RADIUS * edit_px)))
     peak = cv2.dilate(d, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-    acts = _fade(peak, *EDGE_STRENGTH) * (1.0 - _fade(busy, *EDGE_BUSY))
+    acts = _fade(peak, *EDGE_STRENGTH) * _fade(peak / np.maximum(busy, 1e-3), *EDGE_CONTRAST)
     edge = 1.0 - acts * (1.0 - _fade(d / np.maximum(peak, 1e-6), *EDGE_RAMP))
     np.minimum(alpha, np.minimum(limit, edge), out=alpha)
     alpha[alpha < 1.0 / 1024] = 0.0

@@ -5,7 +5,7 @@
 1. both images lightly blurred, to CIELAB; the edit's global colour shift
    (median ΔLab) removed, then its slowly varying tone field (estimated over
    the pixels a first pass found unchanged);
-2. evidence ``z = max(colour, structure, lightness)`` in units of each cue's
+2. evidence ``z = max(colour, structure, lightness, region, texture)`` in units of each cue's
    noise among pixels equally busy; with a fixed ``threshold`` (ΔE00 > 0)
    the colour cue is measured against it instead of the noise;
 3. changed = connected areas of ``z >= grow`` that reach ``z >= sensitivity``
@@ -16,7 +16,10 @@
    evidence between ``grow`` and ``sensitivity`` (a fading shadow fades), and
    at a sharp boundary falling where the change's own magnitude drops below
    half of its nearby peak (the boundary of a blurred edge sits where the
-   edge is, not a blur width outside it);
+   edge is, not a blur width outside it), and beside a strong change falling
+   where a pixel's evidence is only the averaged tail of that change
+   (``spread_weight``: re-drawn texture next to a word's ink stays the
+   original's);
 5. what was not taken but stands out (``z >= possible``) is reported as a
    possible change.
 """
@@ -33,6 +36,10 @@ from .cues import (REGION_SIGMA, BusyBins, busyness, colour_cue, colour_drift, e
                    texture_cue, tone_field, undo_colour_drift)
 
 CUES = ("colour", "structure", "lightness", "region", "texture")
+PIXEL_CUES = 3  # the first three of CUES compare single pixels; region and texture average over REGION_SIGMA
+SPREAD_REACH = 8  # px: how far a strong change lends region evidence (two REGION_SIGMA)
+SPREAD_SHARE = (0.2, 0.45)  # a pixel's region value over the largest within SPREAD_REACH: its own evidence below / above
+SPREAD_OWN = (0.7, 1.2)  # per-pixel evidence at which a pixel counts as changed on its own (0 -> 1)
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,27 @@ def boundary_weight(magnitude: np.ndarray, local_mean: np.ndarray) -> np.ndarray
     return np.clip((ratio - 0.35) / 0.3, 0.0, 1.0).astype(np.float32)
 
 
+def spread_weight(region: np.ndarray, z_pixel: np.ndarray, reach: int = SPREAD_REACH) -> np.ndarray:
+    """1 where a pixel's evidence is its own, falling to 0 where it is only the averaged tail of a stronger change nearby.
+
+    The region cue averages the difference over ``REGION_SIGMA`` px, so a
+    strong change (the ink of a word, an object's outline) lends its
+    neighbours region evidence several pixels out, over texture that was
+    merely re-drawn. A pixel keeps its evidence if it stands out on its own
+    (``z_pixel``: the per-pixel cues' evidence, ramped over ``SPREAD_OWN``)
+    or if its region value is a fair share of the largest within ``reach``
+    px (``SPREAD_SHARE``): the plateau of a coherent change (a darkening on
+    metal, a removed patch whose fill crosses the original here and there)
+    keeps it, the tail beside a word does not. ``[h, w]`` in, float32 [0, 1] out.
+    """
+    import cv2
+
+    peak = cv2.dilate(region, _disk(reach))
+    share = np.clip((region / np.maximum(peak, 1e-6) - SPREAD_SHARE[0]) / (SPREAD_SHARE[1] - SPREAD_SHARE[0]), 0.0, 1.0)
+    own = np.clip((z_pixel - SPREAD_OWN[0]) / (SPREAD_OWN[1] - SPREAD_OWN[0]), 0.0, 1.0)
+    return np.maximum(share, own).astype(np.float32)
+
+
 def _blurred(rgb: np.ndarray, sigma: float) -> np.ndarray:
     import cv2
 
@@ -179,10 +207,11 @@ def _blurred(rgb: np.ndarray, sigma: float) -> np.ndarray:
 
 def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, busy: np.ndarray, busy_wide: np.ndarray, quiet: np.ndarray,
               valid: np.ndarray, opts: DetectOptions, robust: bool = False):
-    """``(z, cue index, delta_e, models)`` for one pass (``robust``: the first look, nothing known to be changed yet).
+    """``(z, cue index, delta_e, models, z_pixel)`` for one pass (``robust``: the first look, nothing known to be changed yet).
 
     ``busy_wide``: the busyness averaged over ``REGION_SIGMA`` px, which the region and texture cues are binned by
     (they average over that support: the smooth inside of a small bright feature carries its edges' contrast).
+    ``z_pixel``: the largest evidence of the per-pixel cues alone (the first ``PIXEL_CUES``), what ``spread_weight`` reads.
     """
     bins = BusyBins(busy, quiet)
     wide = BusyBins(busy_wide, quiet)
@@ -201,6 +230,7 @@ def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, busy: np.ndarray, busy_wide:
         z_texture, m_texture = evidence_of(texture_cue(lab_o[..., 0], lab_e[..., 0]), wide, "texture")
     stack = np.stack([z_colour, z_structure, z_light, z_region, z_texture])
     stack[:, ~valid] = 0.0
+    z_pixel = stack[:PIXEL_CUES].max(axis=0)
     cue = np.argmax(stack, axis=0).astype(np.uint8)
     z = np.max(stack, axis=0)
     m_combined = None
@@ -208,7 +238,7 @@ def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, busy: np.ndarray, busy_wide:
         z, m_combined = evidence_of(z, bins, "combined")
     de[~valid] = 0.0
     return z, cue, de, {"colour": m_colour, "structure": m_structure, "lightness": m_light, "region": m_region,
-                        "texture": m_texture, "combined": m_combined, "bins": bins}
+                        "texture": m_texture, "combined": m_combined, "bins": bins}, z_pixel
 
 
 def _noise_summary(models: dict, busy: np.ndarray, opts: DetectOptions) -> dict:
@@ -290,7 +320,7 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     lab_e -= shift
     busy = busyness(lab_o[..., 0])
     busy_wide = cv2.GaussianBlur(busy, (0, 0), REGION_SIGMA)
-    z, cue, de, models = _evidence(lab_o, lab_e, busy, busy_wide, valid, valid, opts, robust=True)
+    z, cue, de, models, _ = _evidence(lab_o, lab_e, busy, busy_wide, valid, valid, opts, robust=True)
     # pass 2: the colour and tone drift and the noise measured without what the first look found changed
     quiet = valid & ~(cv2.dilate(_decide(z, opts), _disk(6)) > 0)
     lab_e = rgb_to_lab(undo_colour_drift(rgb_e, colour_drift(rgb_o, rgb_e, quiet)), dim=-1)
@@ -298,11 +328,13 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     lab_e -= shift
     if opts.tone_sigma > 0:
         lab_e -= tone_field(lab_o, lab_e, quiet, opts.tone_sigma)
-    z, cue, de, models = _evidence(lab_o, lab_e, busy, busy_wide, quiet, valid, opts)
+    z, cue, de, models, z_pixel = _evidence(lab_o, lab_e, busy, busy_wide, quiet, valid, opts)
     mask = drop_faint_groups(_decide(z, opts), de, opts.least_delta_e, opts.group_radius)
     magnitude = np.sqrt(((lab_e - lab_o) ** 2).sum(-1)).astype(np.float32)
     ramp = np.clip((z - opts.grow) / max(opts.sensitivity - opts.grow, 1e-3), 0.0, 1.0)
-    edge = boundary_weight(magnitude, region_cue(lab_o, lab_e))
+    region = region_cue(lab_o, lab_e)
+    edge = boundary_weight(magnitude, region)
+    edge = np.minimum(edge, spread_weight(region, z_pixel))
     if opts.dilate > 0 and mask.any():  # a hard area: the change up to its own boundary, grown
         mask = cv2.dilate(mask & (edge >= 0.5).astype(np.uint8), _disk(opts.dilate))
         alpha = mask.astype(np.float32)

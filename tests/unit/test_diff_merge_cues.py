@@ -5,7 +5,7 @@ import pytest
 
 from tilestitch.diffmerge.cues import (BusyBins, busyness, colour_cue, colour_drift, evidence_of, lightness_cue,
                                        monotone_capped, region_cue, structure_cue, texture_cue, undo_colour_drift)
-from tilestitch.diffmerge.detect import DetectOptions, drop_faint_groups, group_labels, group_stats, hysteresis
+from tilestitch.diffmerge.detect import DetectOptions, drop_faint_groups, group_labels, group_stats, hysteresis, spread_weight
 from tilestitch.imaging.color import rgb_to_lab
 
 from support import load_photo
@@ -76,6 +76,29 @@ def test_the_texture_cue_flags_texture_removed_not_texture_redrawn():
     removed = float(np.median(texture_cue(texture, flat)))
     again = float(np.median(texture_cue(texture, redrawn)))
     assert removed > 5 * again
+
+
+def test_spread_weight_cuts_the_region_tail_beside_a_strong_stroke_not_a_coherent_plateau():
+    """A stroke of ink (ΔL* 50, 4 px wide) lends region evidence ~8 px out; where the pixels there do not stand out on
+    their own, the weight is 0 beyond ~6 px and 1 on the stroke. A faint but wide darkening (ΔL* 3, a plateau) keeps 1
+    all over its inside though no single pixel stands out, and a pixel that stands out on its own always keeps 1."""
+    h, w = 40, 120
+    base = np.zeros((h, w, 3), np.float32)
+    base[..., 0] = 60.0
+    ink = base.copy()
+    ink[:, 58:62, 0] = 10.0
+    region = region_cue(base, ink)
+    quiet = np.zeros((h, w), np.float32)  # no pixel beside the stroke stands out on its own
+    own = quiet.copy()
+    own[:, 58:62] = 30.0
+    weight = spread_weight(region, own)
+    row = weight[20]
+    assert row[58:62].min() == 1.0 and row[:52].max() == 0.0 and row[68:].max() == 0.0, row.round(2)
+    assert float(np.abs(spread_weight(region, np.full((h, w), 1.5, np.float32)) - 1).max()) == 0.0
+    faint = base.copy()
+    faint[:, 30:90, 0] -= 3.0
+    plateau = spread_weight(region_cue(base, faint), quiet)
+    assert plateau[:, 36:84].min() == 1.0
 
 
 def test_busyness_is_low_on_smooth_and_high_on_textured_areas(photo):
