@@ -19,7 +19,9 @@ textured patch inpainted away), ``add_text`` (a word written on the photo),
 from it), ``darken_metal`` (a soft darkening of ΔE00 ≈ 4 on the most
 textured area) and ``soft_shadow`` (a shadow whose tail fades out). The
 place of each change is chosen from the photo's content. ``changed`` is
-where the truth differs from the original by more than ``CHANGED_DELTA_E``.
+where the truth differs from the original by more than ``CHANGED_DELTA_E``;
+``visible`` keeps the changed pixels whose change still shows with both
+blurred over one edit pixel (not those changed only by full-resolution grain).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class RealisticEdit:
     edited: np.ndarray  # [h, w, 3] float32, 8-bit codes / 255: what the edit model returned
     truth: np.ndarray  # [H, W, 3] the change made at full resolution, nothing else changed
     changed: np.ndarray  # bool [H, W]: truth differs from the original by more than CHANGED_DELTA_E
+    visible: np.ndarray  # bool [H, W]: changed pixels whose change still shows with both blurred over one edit pixel
     case: str
     box: Tuple[int, int, int, int]  # (y0, y1, x0, x1) in original pixels around the change
     crop: Tuple[int, int, int, int]  # (y0, y1, x0, x1): the part of the original the edit shows
@@ -231,13 +234,21 @@ def render_like_kontext(truth: np.ndarray, rng: np.random.Generator):
 
 def kontext_like_edit(original: np.ndarray, case: str, seed: int = 0) -> RealisticEdit:
     """One realistic edit of ``original`` (float32 ``[H, W, 3 or 4]`` in 0..1) with its ground truth."""
+    import cv2
+
     rng = np.random.default_rng(seed)
     truth, box = apply_change(original, case, rng)
     y0, y1, x0, x1 = box
     changed = np.zeros(original.shape[:2], bool)
-    changed[y0:y1, x0:x1] = _delta_e(np.ascontiguousarray(original[y0:y1, x0:x1, :3]), truth[y0:y1, x0:x1]) > CHANGED_DELTA_E
+    before = np.ascontiguousarray(original[y0:y1, x0:x1, :3])
+    changed[y0:y1, x0:x1] = _delta_e(before, truth[y0:y1, x0:x1]) > CHANGED_DELTA_E
     edited, crop, shift = render_like_kontext(truth, rng)
-    return RealisticEdit(edited, truth, changed, case, box, crop, shift)
+    visible = np.zeros_like(changed)
+    sigma = original.shape[0] / edited.shape[0]  # one edit pixel, in original pixels
+    visible[y0:y1, x0:x1] = _delta_e(cv2.GaussianBlur(before, (0, 0), sigma),
+                                     cv2.GaussianBlur(np.ascontiguousarray(truth[y0:y1, x0:x1]), (0, 0), sigma)) > CHANGED_DELTA_E
+    visible &= changed
+    return RealisticEdit(edited, truth, changed, visible, case, box, crop, shift)
 
 
 def score_merge(original: np.ndarray, merged: np.ndarray, alpha: np.ndarray, edit: RealisticEdit, margin: float) -> dict:
@@ -249,7 +260,10 @@ def score_merge(original: np.ndarray, merged: np.ndarray, alpha: np.ndarray, edi
     be touched. Returns IoU and the missed share of the true change, the
     share of the image that is touched though far (false positives), the
     share of far pixels bit-identical to the original, and the mean CIEDE2000
-    of the result against the truth inside the change.
+    of the result against the truth inside the change. ``iou_visible``: the
+    IoU against ``edit.visible`` instead, pixels changed only by
+    full-resolution grain (which no edit of that size can carry) left out of
+    it either way, taken or not.
     """
     import cv2
 
@@ -268,8 +282,10 @@ def score_merge(original: np.ndarray, merged: np.ndarray, alpha: np.ndarray, edi
     ys, xs = np.nonzero(changed)
     pick = slice(None, None, max(1, len(ys) // 200000))
     de = _delta_e(merged[ys[pick], xs[pick], :3][None], edit.truth[ys[pick], xs[pick]][None]) if len(ys) else np.zeros(1)
+    visible = edit.visible
     return {
         "iou": inter / max(1, union),
+        "iou_visible": np.count_nonzero(detected & visible) / max(1, np.count_nonzero((detected | visible) & ~(changed & ~visible))),
         "missed": np.count_nonzero(changed & ~detected) / true,
         "false_positive": touched_far / changed.size,
         "far_identical": np.count_nonzero(same & far) / max(1, np.count_nonzero(far)),

@@ -24,19 +24,23 @@ from support import load_photo
 
 SIZE = 3000  # long side: 6 MP originals, edits at Kontext's ~1 MP
 MARGIN = 48  # original px: farther than this from every truly changed pixel is "far"
-# per case: least IoU, most of the true change missed (at alpha < 0.5), most mean CIEDE2000 of the result vs the truth.
-# Measured (this size, these seeds): IoU 0.97-0.99 recolour, 0.96-0.97 add, 0.77-0.78 remove (the inpainted patch: where
-# the 1 MP fill equals the original, the original is kept, at the same ΔE vs the truth), 0.81-0.95 text (0.54-0.67
-# without the full-resolution edge alpha), 0.97-0.98 grey on white, 0.90-0.91 metal, 0.92-0.93 soft shadow (0.79).
+# per case: least IoU, least IoU against the visible change (changed pixels whose change still shows over one edit
+# pixel: not those changed only by full-resolution grain), most of the true change missed (at alpha < 0.5), most mean
+# CIEDE2000 of the result vs the truth inside the change (plus DETAIL_DELTA_E for a busy photo: the 1 MP edit cannot
+# carry its fine texture). Measured (this size, these seeds; bokeh / beach / fabric): IoU recolour 0.99 / 0.97 / 0.98,
+# add 0.97 / 0.97 / 0.96, remove 0.78 / 0.77 / 0.70 (visible 0.89 / 0.91 / 0.92: the rest of the inpainted patch
+# differs only by the fill's grain), text 0.89 / 0.96 / 0.81 (fabric 0.6 when the re-drawn threads beside the ink were
+# taken with it), grey on white 0.97 / 0.98 / 0.98, metal 0.90 / 0.90 / 0.90, soft shadow 0.93 / 0.92 / 0.94.
 EXPECT = {
-    "recolour": (0.93, 0.05, 2.0),
-    "add_object": (0.93, 0.05, 2.0),
-    "remove_object": (0.7, 0.25, 3.0),
-    "add_text": (0.75, 0.05, 3.5),
-    "grey_on_white": (0.93, 0.05, 1.5),
-    "darken_metal": (0.85, 0.1, 2.0),
-    "soft_shadow": (0.88, 0.05, 1.5),
+    "recolour": (0.95, 0.95, 0.03, 2.0),
+    "add_object": (0.95, 0.95, 0.04, 2.0),
+    "remove_object": (0.68, 0.87, 0.32, 3.0),
+    "add_text": (0.78, 0.78, 0.05, 3.5),
+    "grey_on_white": (0.95, 0.95, 0.02, 1.5),
+    "darken_metal": (0.87, 0.87, 0.1, 2.0),
+    "soft_shadow": (0.9, 0.9, 0.06, 1.5),
 }
+DETAIL_DELTA_E = {"bokeh": 0.0, "beach": 0.0, "fabric": 0.6}
 
 
 def call_node(original: np.ndarray, edited: np.ndarray):
@@ -47,21 +51,22 @@ def call_node(original: np.ndarray, edited: np.ndarray):
     return image[0].numpy(), mask[0].numpy(), overlay, json.loads(report)
 
 
-@pytest.fixture(scope="module", params=["bokeh", "beach"])
+@pytest.fixture(scope="module", params=sorted(DETAIL_DELTA_E))
 def photo(request):
-    return np.ascontiguousarray(load_photo(request.param, SIZE)[0].numpy())
+    return request.param, np.ascontiguousarray(load_photo(request.param, SIZE)[0].numpy())
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_kontext_like_edit_is_found_and_merged_without_touching_anything_far(photo, case):
+    name, photo = photo
     edit = kontext_like_edit(photo, case, seed=1 + CASES.index(case))
     merged, alpha, _, report = call_node(photo, edit.edited)
     score = score_merge(photo, merged, alpha, edit, MARGIN)
-    least_iou, most_missed, most_delta_e = EXPECT[case]
-    assert score["iou"] >= least_iou, (case, score)
+    least_iou, least_visible, most_missed, most_delta_e = EXPECT[case]
+    assert score["iou"] >= least_iou and score["iou_visible"] >= least_visible, (case, score)
     assert score["missed"] <= most_missed, (case, score)
     assert score["false_positive"] <= 0.0005, (case, score)  # at most 0.05 % of the photo touched far from the change
-    assert score["delta_e_truth"] <= most_delta_e, (case, score)
+    assert score["delta_e_truth"] <= most_delta_e + DETAIL_DELTA_E[name], (case, score)
     untouched = alpha == 0
     assert np.array_equal(merged[untouched], photo[untouched])  # bit-identical, not just close
     assert report["changes"] and report["noise"]["threshold_mode"] == "auto"
