@@ -173,8 +173,8 @@ class BusyBins:
         level = busy.ravel()[self.sample]
         self.edges = np.quantile(level if self.enough else busy.ravel(), BIN_QUANTILES).astype(np.float32)
         bins = len(self.edges)
-        which = np.minimum(np.searchsorted(self.edges, level), bins - 1)
-        self.order = np.argsort(which, kind="stable")  # a counting sort of small integers: the sample grouped by bin
+        which = np.minimum(np.searchsorted(self.edges, level), bins - 1).astype(np.int8)
+        self.order = np.argsort(which, kind="stable")  # a radix sort of small integers: the sample grouped by bin
         self.counts = np.bincount(which, minlength=bins)
         self.starts = np.concatenate([[0], np.cumsum(self.counts)])
         centres = np.concatenate([[self.edges[0] / 2], 0.5 * (self.edges[1:] + self.edges[:-1])])

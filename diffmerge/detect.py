@@ -111,10 +111,15 @@ def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def global_shift(lab_orig: np.ndarray, lab_edit: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Median of ``edit - orig`` per Lab channel over valid pixels: the edit model's overall colour/exposure drift."""
-    d = (lab_edit - lab_orig)[valid]
-    return np.median(d, axis=0).astype(np.float32) if d.size else np.zeros(3, np.float32)
+def global_shift(lab_orig: np.ndarray, lab_edit: np.ndarray, valid: np.ndarray, most: int = 250000) -> np.ndarray:
+    """Median of ``edit - orig`` per Lab channel over valid pixels (an even subsample of at most ``most`` of them): the
+    edit model's overall colour/exposure drift."""
+    flat = np.flatnonzero(valid.ravel())
+    if not flat.size:
+        return np.zeros(3, np.float32)
+    flat = flat[:: max(1, flat.size // most)]
+    d = lab_edit.reshape(-1, 3)[flat] - lab_orig.reshape(-1, 3)[flat]
+    return np.median(d, axis=0).astype(np.float32)
 
 
 def hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
@@ -205,13 +210,13 @@ def _blurred(rgb: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(rgb, (0, 0), sigma) if sigma > 0 else rgb
 
 
-def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, busy: np.ndarray, busy_wide: np.ndarray, quiet: np.ndarray,
-              valid: np.ndarray, opts: DetectOptions, robust: bool = False):
+def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, region: np.ndarray, busy: np.ndarray, busy_wide: np.ndarray,
+              quiet: np.ndarray, valid: np.ndarray, opts: DetectOptions, robust: bool = False):
     """``(z, cue index, delta_e, models, z_pixel)`` for one pass (``robust``: the first look, nothing known to be changed yet).
 
     ``busy_wide``: the busyness averaged over ``REGION_SIGMA`` px, which the region and texture cues are binned by
     (they average over that support: the smooth inside of a small bright feature carries its edges' contrast).
-    ``z_pixel``: the largest evidence of the per-pixel cues alone (the first ``PIXEL_CUES``), what ``spread_weight`` reads.
+    ``region``: ``region_cue`` of the two. ``z_pixel``: the largest evidence of the per-pixel cues alone (the first ``PIXEL_CUES``), what ``spread_weight`` reads.
     """
     bins = BusyBins(busy, quiet)
     wide = BusyBins(busy_wide, quiet)
@@ -223,7 +228,7 @@ def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, busy: np.ndarray, busy_wide:
     z_structure, m_structure = evidence_of(structure_cue(lab_o[..., 0], lab_e[..., 0]), bins, "structure", robust=robust)
     weight = np.maximum(extreme_weight(lab_o[..., 0]), extreme_weight(lab_e[..., 0]))
     z_light, m_light = evidence_of(lightness_cue(lab_o[..., 0], lab_e[..., 0]), bins, "lightness", weight, robust=robust)
-    z_region, m_region = evidence_of(region_cue(lab_o, lab_e), wide, "region", robust=robust)
+    z_region, m_region = evidence_of(region, wide, "region", robust=robust)
     if robust:  # the texture cue's median says little of its tail (its 99th percentile is up to 26 x the median)
         z_texture, m_texture = np.zeros_like(z_region), None
     else:
@@ -320,7 +325,7 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     lab_e -= shift
     busy = busyness(lab_o[..., 0])
     busy_wide = cv2.GaussianBlur(busy, (0, 0), REGION_SIGMA)
-    z, cue, de, models, _ = _evidence(lab_o, lab_e, busy, busy_wide, valid, valid, opts, robust=True)
+    z, cue, de, models, _ = _evidence(lab_o, lab_e, region_cue(lab_o, lab_e), busy, busy_wide, valid, valid, opts, robust=True)
     # pass 2: the colour and tone drift and the noise measured without what the first look found changed
     quiet = valid & ~(cv2.dilate(_decide(z, opts), _disk(6)) > 0)
     lab_e = rgb_to_lab(undo_colour_drift(rgb_e, colour_drift(rgb_o, rgb_e, quiet)), dim=-1)
@@ -328,11 +333,11 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     lab_e -= shift
     if opts.tone_sigma > 0:
         lab_e -= tone_field(lab_o, lab_e, quiet, opts.tone_sigma)
-    z, cue, de, models, z_pixel = _evidence(lab_o, lab_e, busy, busy_wide, quiet, valid, opts)
+    region = region_cue(lab_o, lab_e)
+    z, cue, de, models, z_pixel = _evidence(lab_o, lab_e, region, busy, busy_wide, quiet, valid, opts)
     mask = drop_faint_groups(_decide(z, opts), de, opts.least_delta_e, opts.group_radius)
     magnitude = np.sqrt(((lab_e - lab_o) ** 2).sum(-1)).astype(np.float32)
     ramp = np.clip((z - opts.grow) / max(opts.sensitivity - opts.grow, 1e-3), 0.0, 1.0)
-    region = region_cue(lab_o, lab_e)
     edge = boundary_weight(magnitude, region)
     edge = np.minimum(edge, spread_weight(region, z_pixel))
     if opts.dilate > 0 and mask.any():  # a hard area: the change up to its own boundary, grown
