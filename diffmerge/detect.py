@@ -13,7 +13,8 @@
    not), grouped (parts within a few px, e.g. the letters of a word, count
    together) and kept when a group covers ``min_area``;
 4. alpha: how much to take from the edit, per pixel — rising with the
-   evidence between ``grow`` and ``sensitivity`` (a fading shadow fades), and
+   evidence between ``grow`` and ``sensitivity`` (a fading shadow fades; a
+   dip inside a change, narrower than ``2 RAMP_CLOSE`` px, is filled), and
    at a sharp boundary falling where the change's own magnitude drops below
    half of its nearby peak (the boundary of a blurred edge sits where the
    edge is, not a blur width outside it), and beside a strong change falling
@@ -40,6 +41,7 @@ PIXEL_CUES = 3  # the first three of CUES compare single pixels; region and text
 SPREAD_REACH = 8  # px: how far a strong change lends region evidence (two REGION_SIGMA)
 SPREAD_SHARE = (0.2, 0.45)  # a pixel's region value over the largest within SPREAD_REACH: its own evidence below / above
 SPREAD_OWN = (0.7, 1.2)  # per-pixel evidence at which a pixel counts as changed on its own (0 -> 1)
+RAMP_CLOSE = 6  # px: dips of the evidence ramp narrower than twice this, inside a change, are filled (grey closing)
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,20 @@ def spread_weight(region: np.ndarray, z_pixel: np.ndarray, reach: int = SPREAD_R
     return np.maximum(share, own).astype(np.float32)
 
 
+def fill_dips(ramp: np.ndarray, radius: int = RAMP_CLOSE) -> np.ndarray:
+    """``ramp`` ``[h, w]`` with its dips narrower than ``2 radius + 1`` px filled (a grey closing); never lower.
+
+    Inside a change the evidence dips where the edit happens to come close
+    to the original (a fill crossing the texture it replaced); those pixels
+    belong to the change, and their alpha should not fade. A tail that
+    falls outwards (a fading shadow), a bump and a plateau's edge are left
+    as they are: the alpha still follows the evidence there.
+    """
+    import cv2
+
+    return cv2.morphologyEx(ramp, cv2.MORPH_CLOSE, _disk(radius))
+
+
 def _blurred(rgb: np.ndarray, sigma: float) -> np.ndarray:
     import cv2
 
@@ -338,6 +354,7 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     mask = drop_faint_groups(_decide(z, opts), de, opts.least_delta_e, opts.group_radius)
     magnitude = np.sqrt(((lab_e - lab_o) ** 2).sum(-1)).astype(np.float32)
     ramp = np.clip((z - opts.grow) / max(opts.sensitivity - opts.grow, 1e-3), 0.0, 1.0)
+    ramp = fill_dips(ramp.astype(np.float32))
     edge = boundary_weight(magnitude, region)
     edge = np.minimum(edge, spread_weight(region, z_pixel))
     if opts.dilate > 0 and mask.any():  # a hard area: the change up to its own boundary, grown

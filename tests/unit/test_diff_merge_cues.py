@@ -5,7 +5,7 @@ import pytest
 
 from tilestitch.diffmerge.cues import (BusyBins, busyness, colour_cue, colour_drift, evidence_of, lightness_cue,
                                        monotone_capped, region_cue, structure_cue, texture_cue, undo_colour_drift)
-from tilestitch.diffmerge.detect import DetectOptions, drop_faint_groups, group_labels, group_stats, hysteresis, spread_weight
+from tilestitch.diffmerge.detect import DetectOptions, drop_faint_groups, group_labels, group_stats, fill_dips, hysteresis, spread_weight
 from tilestitch.imaging.color import rgb_to_lab
 
 from support import load_photo
@@ -99,6 +99,23 @@ def test_spread_weight_cuts_the_region_tail_beside_a_strong_stroke_not_a_coheren
     faint[:, 30:90, 0] -= 3.0
     plateau = spread_weight(region_cue(base, faint), quiet)
     assert plateau[:, 36:84].min() == 1.0
+
+
+def test_fill_dips_fills_a_dip_inside_a_change_and_leaves_a_fading_tail_as_it_is():
+    """A plateau of evidence with a 7 px hole (a fill crossing the original) is filled; a shadow-like Gaussian bump
+    and a ramp falling outwards come back unchanged (to float round-off), and nothing is ever lowered."""
+    h, w = 64, 160
+    x = np.arange(w, dtype=np.float32)
+    bump = np.broadcast_to(np.exp(-0.5 * ((x - 80) / 18) ** 2), (h, w)).astype(np.float32)
+    tail = np.broadcast_to(np.clip((120 - x) / 60, 0, 1), (h, w)).astype(np.float32)
+    for smooth in (bump, tail):  # (within the closing's reach of the frame a tail falling towards it is raised)
+        assert float(np.abs(fill_dips(np.ascontiguousarray(smooth)) - smooth)[:, 10:-10].max()) < 1e-6
+    plateau = np.zeros((h, w), np.float32)
+    plateau[8:56, 20:140] = 1.0
+    plateau[28:35, 60:67] = 0.1  # the dip
+    filled = fill_dips(plateau)
+    assert filled[28:35, 60:67].min() == 1.0 and np.all(filled >= plateau)
+    assert np.array_equal(filled[:, :20], plateau[:, :20])  # outside the change nothing rises
 
 
 def test_busyness_is_low_on_smooth_and_high_on_textured_areas(photo):
