@@ -5,9 +5,10 @@
 1. both images lightly blurred, to CIELAB; the edit's global colour shift
    (median ΔLab) removed, then its slowly varying tone field (estimated over
    the pixels a first pass found unchanged);
-2. evidence ``z = max(colour, structure, lightness, region, texture)`` in units of each cue's
-   noise among pixels equally busy; with a fixed ``threshold`` (ΔE00 > 0)
-   the colour cue is measured against it instead of the noise;
+2. evidence ``z = max(colour, structure, lightness, region, texture)`` in
+   units of each cue's noise among pixels equally busy; with a fixed
+   ``threshold`` (ΔE00 > 0) the colour cue is measured against it instead
+   of the noise;
 3. changed = connected areas of ``z >= grow`` that reach ``z >= sensitivity``
    somewhere (hysteresis: soft tails join their change, noise specks do
    not), grouped (parts within a few px, e.g. the letters of a word, count
@@ -232,7 +233,8 @@ def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, region: np.ndarray, busy: np
 
     ``busy_wide``: the busyness averaged over ``REGION_SIGMA`` px, which the region and texture cues are binned by
     (they average over that support: the smooth inside of a small bright feature carries its edges' contrast).
-    ``region``: ``region_cue`` of the two. ``z_pixel``: the largest evidence of the per-pixel cues alone (the first ``PIXEL_CUES``), what ``spread_weight`` reads.
+    ``region``: ``region_cue`` of the two. ``z_pixel``: the largest evidence of the per-pixel cues alone (the first
+    ``PIXEL_CUES``), which ``spread_weight`` reads.
     """
     bins = BusyBins(busy, quiet)
     wide = BusyBins(busy_wide, quiet)
@@ -354,7 +356,7 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     mask = drop_faint_groups(_decide(z, opts), de, opts.least_delta_e, opts.group_radius)
     magnitude = np.sqrt(((lab_e - lab_o) ** 2).sum(-1)).astype(np.float32)
     ramp = np.clip((z - opts.grow) / max(opts.sensitivity - opts.grow, 1e-3), 0.0, 1.0)
-    ramp = fill_dips(ramp.astype(np.float32))
+    ramp = fill_dips(ramp.astype(np.float32, copy=False))
     edge = boundary_weight(magnitude, region)
     edge = np.minimum(edge, spread_weight(region, z_pixel))
     if opts.dilate > 0 and mask.any():  # a hard area: the change up to its own boundary, grown
