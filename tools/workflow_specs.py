@@ -84,6 +84,27 @@ KONTEXT_LOADER_LINKS = [
     (13, "CONDITIONING", 15, "conditioning"),
 ]
 
+# the FLUX loaders a loop body needs: the model, both text encoders, the VAE, FluxGuidance and the empty negative
+FLUX_LOOP_LOADERS = [n for n in KONTEXT_LOADERS if n.id in (10, 11, 12, 14, 15)]
+
+# a Tile Loop body that refines what Start (3) hands out with FLUX, its ids as in the loop workflows: the tile encoded
+# (4), the pending mask as its noise mask (5), the tile's prompt encoded (6) into FluxGuidance (14) and the empty negative
+# (15), sampled (16), decoded (17) into End (18), End's image saved (19)
+LOOP_REFINE_LINKS = [
+    (3, "tile", 4, "pixels"),
+    (12, "VAE", 4, "vae"),
+    (4, "LATENT", 5, "samples"),
+    (3, "pending_mask", 5, "mask"),
+    (11, "CLIP", 6, "clip"),
+    (3, "prompt", 6, "prompt"),
+    (6, "conditioning", 14, "conditioning"),
+    (6, "conditioning", 15, "conditioning"),
+    *sample_and_decode(16, (14, "CONDITIONING"), (5, "LATENT"), 17),
+    (3, "loop", 18, "loop"),
+    (17, "IMAGE", 18, "tile"),
+    (18, "image", 19, "images"),
+]
+
 FLUX_KONTEXT_FULLRES_EDIT = Spec(
     name="flux_kontext_fullres_edit",
     description="Edit a 5-15k px photo with FLUX.1 Kontext at ~1 MP, then merge only what changed into the full-resolution original.",
@@ -463,24 +484,13 @@ FLUX_TILE_LOOP_REFINE = Spec(
         N(17, "VAEDecode", title="Decode the tile", col=5, width=200),
         N(18, "TileStitchTileLoopEnd", title="Tile loop: end", col=5, width=240),
         N(19, "SaveImage", {"filename_prefix": "TileStitch/tile_loop_refine"}, title="Save", col=6, width=320),
-        *[n for n in KONTEXT_LOADERS if n.id in (10, 11, 12, 14, 15)],
+        *FLUX_LOOP_LOADERS,
     ],
     links=[
         (1, "IMAGE", 2, "image"),
         (1, "IMAGE", 3, "image"),
         (2, "plan", 3, "plan"),
-        (3, "tile", 4, "pixels"),
-        (12, "VAE", 4, "vae"),
-        (4, "LATENT", 5, "samples"),
-        (3, "pending_mask", 5, "mask"),
-        (11, "CLIP", 6, "clip"),
-        (3, "prompt", 6, "prompt"),
-        (6, "conditioning", 14, "conditioning"),
-        (6, "conditioning", 15, "conditioning"),
-        *sample_and_decode(16, (14, "CONDITIONING"), (5, "LATENT"), 17),
-        (3, "loop", 18, "loop"),
-        (17, "IMAGE", 18, "tile"),
-        (18, "image", 19, "images"),
+        *LOOP_REFINE_LINKS,
     ],
     notes=[Note(
         "## Tile by tile, each tile seeing its finished neighbours\n"
@@ -510,7 +520,7 @@ FLUX_SEAM_LOOP_REDRAW = Spec(
         N(17, "VAEDecode", title="Decode the seam tile", col=5, width=220),
         N(18, "TileStitchTileLoopEnd", title="Seam loop: end", col=5, width=240),
         N(19, "SaveImage", {"filename_prefix": "TileStitch/seam_loop_redraw"}, title="Save", col=6, width=320),
-        *[n for n in KONTEXT_LOADERS if n.id in (10, 11, 12, 14, 15)],
+        *FLUX_LOOP_LOADERS,
     ],
     links=[
         (1, "IMAGE", 2, "image"),
@@ -518,18 +528,7 @@ FLUX_SEAM_LOOP_REDRAW = Spec(
         (2, "plan", 7, "plan"),
         (1, "IMAGE", 3, "image"),
         (7, "seam_plan", 3, "seam_plan"),
-        (3, "tile", 4, "pixels"),
-        (12, "VAE", 4, "vae"),
-        (4, "LATENT", 5, "samples"),
-        (3, "pending_mask", 5, "mask"),
-        (11, "CLIP", 6, "clip"),
-        (3, "prompt", 6, "prompt"),
-        (6, "conditioning", 14, "conditioning"),
-        (6, "conditioning", 15, "conditioning"),
-        *sample_and_decode(16, (14, "CONDITIONING"), (5, "LATENT"), 17),
-        (3, "loop", 18, "loop"),
-        (17, "IMAGE", 18, "tile"),
-        (18, "image", 19, "images"),
+        *LOOP_REFINE_LINKS,
     ],
     notes=[Note(
         "## Redraw the seams, one seam tile after the other\n"
@@ -559,7 +558,7 @@ FLUX_KONTEXT_TILE_LOOP_EDIT = Spec(
         N(17, "VAEDecode", title="Decode the tile", col=5, width=200),
         N(18, "TileStitchTileLoopEnd", title="Tile loop: end", col=5, width=240),
         N(19, "SaveImage", {"filename_prefix": "TileStitch/kontext_tile_loop"}, title="Save", col=6, width=320),
-        *[n for n in KONTEXT_LOADERS if n.id in (10, 11, 12, 14, 15)],
+        *FLUX_LOOP_LOADERS,
     ],
     links=[
         (1, "IMAGE", 2, "image"),
