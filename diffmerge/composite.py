@@ -106,7 +106,7 @@ def membrane(boundary: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def busyness(orig_small: np.ndarray) -> np.ndarray:
+def lightness_spread(orig_small: np.ndarray) -> np.ndarray:
     """The original's local L* standard deviation ``[h, w]`` at the edit's size (a Gaussian window of ``EDGE_RADIUS``)."""
     import cv2
 
@@ -128,7 +128,7 @@ def edge_alpha(alpha: np.ndarray, edit: np.ndarray, reference: np.ndarray, busy:
 
     ``edit`` and ``reference`` ``[h, w, 3]``: the edit and the original *shrunk to the edit's size*, both resampled to
     the region the same way (so the original's own fine detail does not count as a difference); ``busy``: the
-    original's ``busyness`` resampled alike; ``edit_px``: original pixels per edit pixel. With ``d`` their CIELAB
+    original's ``lightness_spread`` resampled alike; ``edit_px``: original pixels per edit pixel. With ``d`` their CIELAB
     distance smoothed over half an edit pixel:
 
     * *floor* (smooth originals): alpha <= ramp(d, ``FLOOR_DELTA_E``): the re-rendered surround of an added object
@@ -161,7 +161,7 @@ def edge_alpha(alpha: np.ndarray, edit: np.ndarray, reference: np.ndarray, busy:
 
 def limit_alpha(alpha: np.ndarray, patch: np.ndarray, orig_small: np.ndarray, busy: np.ndarray, f2s: np.ndarray, edit_px: float,
                 rows: int = EDGE_STRIP_ROWS) -> None:
-    """``composite.edge_alpha`` over a region in row strips, in place: the shrunk original and its busyness are
+    """``composite.edge_alpha`` over a region in row strips, in place: the shrunk original and its ``lightness_spread`` are
     resampled per strip (through ``f2s``, region -> edit-size frame), each strip with a halo as deep as the edge
     alpha's blur and peak reach, so the result equals one pass over the whole region."""
     import cv2

@@ -10,7 +10,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from ..imaging.resample import resize_hwc
-from .composite import as3x3, blend_into, busyness, full_to_small, limit_alpha, membrane, region_boxes, ring_offset, scale_box, warp_region
+from .composite import as3x3, blend_into, full_to_small, lightness_spread, limit_alpha, membrane, region_boxes, ring_offset, scale_box, warp_region
 from .detect import DetectOptions, regions_of, detect_changes
 from .register import Alignment, register
 
@@ -172,7 +172,7 @@ def composite_regions(out: np.ndarray, frame: EditFrame, alpha_small: np.ndarray
     to_edit_frame = np.linalg.inv(as3x3(frame.alignment.matrix))  # original-at-edit-size frame -> edit pixels
     alpha_full = np.zeros((H, W), np.float32)
     regions = region_boxes(support, pad=2 + int(math.ceil(sx)), group_radius=group_radius)
-    busy = busyness(frame.orig_small) if regions else None
+    busy = lightness_spread(frame.orig_small) if regions else None
     changed = 0
     for i, (box, component) in enumerate(regions):
         fy0, fy1, fx0, fx1 = scale_box(box, sy, sx, H, W)

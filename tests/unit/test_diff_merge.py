@@ -109,7 +109,7 @@ def test_edge_alpha_puts_a_crisp_edge_at_its_half_maximum_and_only_ever_lowers_a
     the alpha as detected: a fill that crosses the original here and there gets no holes."""
     import cv2
 
-    from tilestitch.diffmerge.composite import EDGE_RADIUS, busyness, edge_alpha
+    from tilestitch.diffmerge.composite import EDGE_RADIUS, edge_alpha, lightness_spread
 
     H, W, k = 200, 300, 5
     wall = np.full((H, W, 3), 0.8, np.float32)
@@ -121,7 +121,7 @@ def test_edge_alpha_puts_a_crisp_edge_at_its_half_maximum_and_only_ever_lowers_a
     detected = np.zeros((H, W), np.float32)
     detected[:, 125:176] = 1.0  # the stroke plus the detection's spread
     detected[:, 120:125] = detected[:, 176:181] = 0.4
-    alpha = edge_alpha(detected.copy(), up(small_truth), up(small_wall), up(busyness(small_wall)), float(k))
+    alpha = edge_alpha(detected.copy(), up(small_truth), up(small_wall), up(lightness_spread(small_wall)), float(k))
     assert np.all(alpha <= detected) and np.all(alpha[detected == 0] == 0)
     taken = np.nonzero(alpha[100] >= 0.5)[0]
     assert abs(int(taken[0]) - 144) <= 2 and abs(int(taken[-1]) - 155) <= 2, taken
@@ -130,7 +130,7 @@ def test_edge_alpha_puts_a_crisp_edge_at_its_half_maximum_and_only_ever_lowers_a
     for strength in (0.04, 0.12):  # L* spread about 4 and 12 (yarn, brushed metal; foliage)
         texture = np.random.default_rng(0).normal(0, strength, small_wall.shape[:2] + (1,)).astype(np.float32)
         small_busy, small_edit = np.clip(small_wall + texture, 0, 1), np.clip(small_truth + texture, 0, 1)
-        busy = up(busyness(small_busy))
+        busy = up(lightness_spread(small_busy))
         if strength < 0.1:  # the stroke is ~12 x the texture's spread: refined like on the wall, within the edge rule's
             near = np.where(np.abs(np.arange(W) - 149.5) < 6 + EDGE_RADIUS * k, detected, 0.0)  # reach (detection's
             busy_alpha = edge_alpha(near, up(small_edit), up(small_busy), busy, float(k))  # spread_weight cuts the rest)
@@ -145,12 +145,12 @@ def test_the_edge_alpha_in_row_strips_equals_one_pass_over_the_region(parrots):
     strips give what one pass gives (up to resampling round-off)."""
     import cv2
 
-    from tilestitch.diffmerge.composite import busyness, edge_alpha, full_to_small, limit_alpha, warp_region
+    from tilestitch.diffmerge.composite import edge_alpha, full_to_small, lightness_spread, limit_alpha, warp_region
 
     small = np.ascontiguousarray(resize_hwc(parrots, parrots.shape[0] // 4, parrots.shape[1] // 4, "area"))
     edit = small.copy()
     edit[40:60, 30:150] = (0.9, 0.1, 0.1)  # a red bar: strong edges for the edge rule
-    busy = busyness(small)
+    busy = lightness_spread(small)
     f2s = full_to_small(0.25, 0.25, 8, 12)
     h, w = parrots.shape[0] - 16, parrots.shape[1] - 24
     patch = warp_region(edit, f2s, h, w, cv2.INTER_LANCZOS4)
