@@ -21,7 +21,8 @@
    edge is, not a blur width outside it), and beside a strong change falling
    where a pixel's evidence is only the averaged tail of that change
    (``spread_weight``: re-drawn texture next to a word's ink stays the
-   original's);
+   original's); a small hole inside a solid change is taken with it
+   (``fill_holes``: no remnant of a removed object inside its fill);
 5. what was not taken but stands out (``z >= possible``) is reported as a
    possible change.
 """
@@ -43,6 +44,8 @@ SPREAD_REACH = 8  # px: how far a strong change lends region evidence (two REGIO
 SPREAD_SHARE = (0.2, 0.45)  # a pixel's region value over the largest within SPREAD_REACH: its own evidence below / above
 SPREAD_OWN = (0.7, 1.2)  # per-pixel evidence at which a pixel counts as changed on its own (0 -> 1)
 RAMP_CLOSE = 6  # px: dips of the evidence ramp narrower than twice this, inside a change, are filled (grey closing)
+HOLE_SHARE = 0.1  # a hole in a taken area is taken too when it is at most this share of the area around it ...
+HOLE_BODY = 8  # ... and that area is at least this many px thick somewhere (its largest inscribed radius): not a letter
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,47 @@ def fill_dips(ramp: np.ndarray, radius: int = RAMP_CLOSE) -> np.ndarray:
     return cv2.morphologyEx(ramp, cv2.MORPH_CLOSE, _disk(radius))
 
 
+def fill_holes(alpha: np.ndarray, share: float = HOLE_SHARE, body: int = HOLE_BODY) -> np.ndarray:
+    """``alpha`` ``[h, w]`` with the small holes of its taken area (``alpha >= 0.5``) set to 1; a new array.
+
+    Inside a removed object the edit's fill comes close to the original here
+    and there (the ring of a removed eye matches the fill's colour at the
+    edit's size): those pixels still belong to the change, and keeping the
+    original there leaves a remnant of what was removed inside the fill. A
+    hole is filled when it is at most ``share`` of the taken area around it
+    and that area is a body, not a stroke (at least ``body`` px from its
+    edge somewhere): the counters of letters and the inside of a frame or a
+    ring stay the original's.
+    """
+    import cv2
+
+    taken = (alpha >= 0.5).astype(np.uint8)
+    contours, hierarchy = cv2.findContours(taken, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    out = alpha.copy()
+    if hierarchy is None:
+        return out
+    links = hierarchy[0]
+    holes = [i for i in range(len(contours)) if links[i][3] >= 0]
+    if not holes:
+        return out
+    depth = cv2.distanceTransform(taken, cv2.DIST_L2, 3)
+    n, labels = cv2.connectedComponents(taken, connectivity=8)
+    thickest = np.zeros(n, np.float32)
+    np.maximum.at(thickest, labels.ravel(), depth.ravel())
+    fill = np.zeros_like(taken)
+    for i in holes:
+        parent = links[i][3]
+        outer = cv2.contourArea(contours[parent])
+        if cv2.contourArea(contours[i]) > share * outer:
+            continue
+        x, y = contours[parent][0, 0]
+        if thickest[labels[y, x]] < body:
+            continue
+        cv2.drawContours(fill, contours, i, 1, thickness=-1)
+    out[(fill > 0) & (taken == 0)] = 1.0  # (the drawn hole includes the body's pixels around it: those keep their alpha)
+    return out
+
+
 def _blurred(rgb: np.ndarray, sigma: float) -> np.ndarray:
     import cv2
 
@@ -364,6 +408,9 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
         alpha = mask.astype(np.float32)
     else:
         alpha = (mask * np.minimum(ramp, edge)).astype(np.float32)
+    if mask.any():
+        alpha = fill_holes(alpha)
+        mask |= (alpha > 0).astype(np.uint8)
     if include is not None:
         mask |= include.astype(np.uint8)
         alpha[include] = 1.0

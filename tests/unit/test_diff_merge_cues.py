@@ -5,7 +5,8 @@ import pytest
 
 from tilestitch.diffmerge.cues import (BusyBins, busyness, colour_cue, colour_drift, evidence_of, lightness_cue,
                                        monotone_capped, region_cue, structure_cue, texture_cue, undo_colour_drift)
-from tilestitch.diffmerge.detect import DetectOptions, drop_faint_groups, group_labels, group_stats, fill_dips, hysteresis, spread_weight
+from tilestitch.diffmerge.detect import (DetectOptions, drop_faint_groups, fill_dips, fill_holes, group_labels, group_stats, hysteresis,
+                                         spread_weight)
 from tilestitch.imaging.color import rgb_to_lab
 
 from support import load_photo
@@ -116,6 +117,26 @@ def test_fill_dips_fills_a_dip_inside_a_change_and_leaves_a_fading_tail_as_it_is
     filled = fill_dips(plateau)
     assert filled[28:35, 60:67].min() == 1.0 and np.all(filled >= plateau)
     assert np.array_equal(filled[:, :20], plateau[:, :20])  # outside the change nothing rises
+
+
+def test_fill_holes_takes_a_small_hole_inside_a_solid_change_not_a_counter_or_the_inside_of_a_frame():
+    """A removed object's fill matching the original along a thin arc leaves a hole in a solid disk: it is taken
+    (alpha 1). A letter's counter (a 3 px stroke around it) and the inside of a thick frame (most of its area) are
+    not; every other pixel keeps its alpha, and the input is not written."""
+    import cv2
+
+    alpha = np.zeros((200, 420), np.float32)
+    cv2.circle(alpha, (70, 100), 50, 0.9, -1)  # the removed object's fill, a solid body
+    cv2.ellipse(alpha, (70, 100), (25, 25), 0, 200, 330, 0.2, 3)  # ... with a thin arc where the fill equals the original
+    arc = (alpha > 0.1) & (alpha < 0.5)
+    cv2.circle(alpha, (180, 100), 12, 0.8, 3)  # the letter O: its counter is enclosed by a thin stroke
+    cv2.circle(alpha, (330, 100), 60, 1.0, 24)  # a recoloured frame, a body (12 px deep), but its inside is most of its area
+    before = alpha.copy()
+    filled = fill_holes(alpha)
+    assert np.array_equal(alpha, before)
+    assert arc.sum() > 100 and filled[arc].min() == 1.0
+    assert np.array_equal(filled[~arc], alpha[~arc])  # the counter, the frame's inside and all else as they were
+    assert filled[100, 180] == 0.0 and filled[100, 330] == 0.0
 
 
 def test_busyness_is_low_on_smooth_and_high_on_textured_areas(photo):
