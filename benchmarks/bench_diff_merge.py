@@ -109,12 +109,12 @@ def main(argv=None) -> int:
                 for k, case in enumerate(args.cases.split(",")):
                     r = run_isolated(__file__, "--child", photo, str(w), str(h), depth, case, str(args.seed + k))
                     results.append({"size": size, "photo": photo, "depth": int(depth), "case": case, **r})
-                    rows.append([size, photo, f"{depth}-bit", case, f"{100 * r['changed_fraction']:.2f} %", f"{r['iou']:.3f}", f"{r['iou_visible']:.3f}",
+                    rows.append([size, photo, f"{depth}-bit", case, f"{100 * r['changed_fraction']:.2f} %", f"{r['iou']:.3f}", f"{r['iou_visible']:.3f}", f"{r['iou_of_visible']:.3f}",
                                  f"{100 * r['missed']:.1f} %", f"{100 * r['false_positive']:.3f} %",
                                  f"{100 * r['far_identical']:.3f} %", f"{r['delta_e_truth']:.2f}", f"{r['seconds']:.2f}",
                                  f"{r['peak'] / 2**30:.2f} GB", str(r["possible"]), "+".join(r["cues"])])
                     print(" | ".join(rows[-1]), file=sys.stderr)
-    print(table(rows, ["size", "photo", "original", "case", "changed", "IoU", "IoU visible", "missed", "false pos.", "far identical",
+    print(table(rows, ["size", "photo", "original", "case", "changed", "IoU", "IoU visible", "IoU of visible", "missed", "false pos.", "far identical",
                        "ΔE00 vs truth", "seconds", "RSS rise", "possible", "cues"]))
     write_json(args.json, results)
     return 0

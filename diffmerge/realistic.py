@@ -263,7 +263,9 @@ def score_merge(original: np.ndarray, merged: np.ndarray, alpha: np.ndarray, edi
     of the result against the truth inside the change. ``iou_visible``: the
     IoU against ``edit.visible`` instead, pixels changed only by
     full-resolution grain (which no edit of that size can carry) left out of
-    it either way, taken or not.
+    it either way, taken or not; ``iou_of_visible``: the IoU a merge that
+    took exactly the visible change would score (what the edit shows of the
+    change, against all of it).
     """
     import cv2
 
@@ -286,6 +288,7 @@ def score_merge(original: np.ndarray, merged: np.ndarray, alpha: np.ndarray, edi
     return {
         "iou": inter / max(1, union),
         "iou_visible": np.count_nonzero(detected & visible) / max(1, np.count_nonzero((detected | visible) & ~(changed & ~visible))),
+        "iou_of_visible": np.count_nonzero(visible) / true,
         "missed": np.count_nonzero(changed & ~detected) / true,
         "false_positive": touched_far / changed.size,
         "far_identical": np.count_nonzero(same & far) / max(1, np.count_nonzero(far)),
