@@ -12,7 +12,7 @@ re-rendered surround.
 from __future__ import annotations
 
 import math
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import scipy.fft
@@ -26,6 +26,9 @@ EDGE_RAMP = (0.4, 0.6)  # alpha 0 -> 1 as the difference rises through these sha
 EDGE_STRENGTH = (8.0, 16.0)  # the edge rule acts from this peak difference, fully from the second
 FLOOR_BUSY = (1.0, 2.0)  # L* standard deviation of the original over EDGE_RADIUS: the floor acts below the first, not above the second
 EDGE_CONTRAST = (3.0, 6.0)  # the edge rule acts where the peak difference is this many times the original's L* spread, fully from the second
+TEXTURE_REACH = 3.0  # edit px: how far from a strong change (EDGE_STRENGTH, EDGE_CONTRAST) the texture floor acts ...
+REDRAWN = (0.3, 0.6)  # ... where the edit's own L* spread is this share of the original's (texture re-drawn, not inpainted away)
+TEXTURE_FLOOR = (1.0, 2.0)  # there alpha is 0 where the difference is at most the original's L* spread, unlimited from twice it
 EDGE_STRIP_ROWS = 512  # full-resolution rows per strip of the edge alpha (its temporaries are a strip's size)
 
 
@@ -106,16 +109,41 @@ def membrane(boundary: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def lightness_spread(orig_small: np.ndarray) -> np.ndarray:
-    """The original's local L* standard deviation ``[h, w]`` at the edit's size (a Gaussian window of ``EDGE_RADIUS``)."""
+def lightness_spread(rgb_small: np.ndarray) -> np.ndarray:
+    """An image's local L* standard deviation ``[h, w]`` at the edit's size (a Gaussian window of ``EDGE_RADIUS``)."""
     import cv2
 
     from ..imaging.color import rgb_to_lab
 
-    lum = np.ascontiguousarray(rgb_to_lab(np.ascontiguousarray(orig_small[..., :3], dtype=np.float32), dim=-1)[..., 0])
+    lum = np.ascontiguousarray(rgb_to_lab(np.ascontiguousarray(rgb_small[..., :3], dtype=np.float32), dim=-1)[..., 0])
     mean = cv2.GaussianBlur(lum, (0, 0), EDGE_RADIUS)
     mean_sq = cv2.GaussianBlur(lum * lum, (0, 0), EDGE_RADIUS)
     return np.sqrt(np.maximum(mean_sq - mean * mean, 0.0)).astype(np.float32)
+
+
+def redrawn_texture_weight(orig_small: np.ndarray, aligned_edit: np.ndarray, busy: np.ndarray) -> np.ndarray:
+    """Where ``edge_alpha``'s texture floor acts, at the edit's size: float32 ``[h, w]`` in [0, 1].
+
+    Within ``TEXTURE_REACH`` edit px of a strong change (the CIELAB distance's
+    local peak at least ``EDGE_STRENGTH`` and ``EDGE_CONTRAST`` times the
+    original's L* spread ``busy``), where the edit still has texture of its
+    own (its L* spread at least ``REDRAWN`` of the original's): the threads
+    beside a word's ink, re-drawn by the edit model. Where the texture was
+    inpainted away (the edit smooth over a busy original) it is 0.
+    """
+    import cv2
+
+    from ..imaging.color import rgb_to_lab
+
+    lab_o = rgb_to_lab(np.ascontiguousarray(orig_small[..., :3], dtype=np.float32), dim=-1)
+    lab_e = rgb_to_lab(np.ascontiguousarray(aligned_edit[..., :3], dtype=np.float32), dim=-1)
+    lab_e -= lab_o
+    d = cv2.GaussianBlur(np.sqrt(np.einsum("hwc,hwc->hw", lab_e, lab_e)), (0, 0), 0.5)
+    r = max(1, int(round(TEXTURE_REACH)))
+    peak = cv2.dilate(d, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    spread = np.maximum(busy, 1e-3)
+    weight = _fade(peak, *EDGE_STRENGTH) * _fade(peak / spread, *EDGE_CONTRAST) * _fade(lightness_spread(aligned_edit) / spread, *REDRAWN)
+    return weight.astype(np.float32)
 
 
 def _fade(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -123,7 +151,8 @@ def _fade(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
 
 
-def edge_alpha(alpha: np.ndarray, edit: np.ndarray, reference: np.ndarray, busy: np.ndarray, edit_px: float) -> np.ndarray:
+def edge_alpha(alpha: np.ndarray, edit: np.ndarray, reference: np.ndarray, busy: np.ndarray, edit_px: float,
+               texture: Optional[np.ndarray] = None) -> np.ndarray:
     """A region's full-resolution ``alpha`` ``[h, w]`` limited to where the edit differs from the original, in place.
 
     ``edit`` and ``reference`` ``[h, w, 3]``: the edit and the original *shrunk to the edit's size*, both resampled to
@@ -135,10 +164,14 @@ def edge_alpha(alpha: np.ndarray, edit: np.ndarray, reference: np.ndarray, busy:
       and the end of a shadow's tail, where the edit does not differ, keep the original;
     * *edge* (strong changes on fairly smooth originals): alpha <= ramp(d / local peak, ``EDGE_RAMP``): a crisp edge
       (a stroke of text, an object's outline) is put at the half-maximum of the difference, which is where a blurred
-      step had its step; the edit's spread beyond it keeps the original.
+      step had its step; the edit's spread beyond it keeps the original;
+    * *texture floor* (``texture``: ``redrawn_texture_weight`` resampled alike, near a strong change where the edit
+      re-drew the texture): alpha <= ramp(d / busy, ``TEXTURE_FLOOR``): a pixel that differs by no more than the
+      original's own texture is re-drawn texture (the threads around a word's ink, farther out than the edge rule's
+      reach), and keeps the original.
 
-    Busy originals keep the detection's alpha: there the difference is texture, and a patch inpainted over texture
-    would get holes. Only lowers alpha, so nothing outside the detection is ever touched.
+    Elsewhere busy originals keep the detection's alpha: there the difference is texture, and a patch inpainted over
+    texture would get holes. Only lowers alpha, so nothing outside the detection is ever touched.
     """
     import cv2
 
@@ -154,16 +187,19 @@ def edge_alpha(alpha: np.ndarray, edit: np.ndarray, reference: np.ndarray, busy:
     peak = cv2.dilate(d, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     acts = _fade(peak, *EDGE_STRENGTH) * _fade(peak / np.maximum(busy, 1e-3), *EDGE_CONTRAST)
     edge = 1.0 - acts * (1.0 - _fade(d / np.maximum(peak, 1e-6), *EDGE_RAMP))
+    if texture is not None:
+        np.minimum(edge, 1.0 - texture * (1.0 - _fade(d / np.maximum(busy, 1e-3), *TEXTURE_FLOOR)), out=edge)
     np.minimum(alpha, np.minimum(limit, edge), out=alpha)
     alpha[alpha < 1.0 / 1024] = 0.0
     return alpha
 
 
 def limit_alpha(alpha: np.ndarray, patch: np.ndarray, orig_small: np.ndarray, busy: np.ndarray, f2s: np.ndarray, edit_px: float,
-                rows: int = EDGE_STRIP_ROWS) -> None:
-    """``composite.edge_alpha`` over a region in row strips, in place: the shrunk original and its ``lightness_spread`` are
-    resampled per strip (through ``f2s``, region -> edit-size frame), each strip with a halo as deep as the edge
-    alpha's blur and peak reach, so the result equals one pass over the whole region."""
+                rows: int = EDGE_STRIP_ROWS, texture: Optional[np.ndarray] = None) -> None:
+    """``composite.edge_alpha`` over a region in row strips, in place: the shrunk original, its ``lightness_spread`` and
+    the ``texture`` weight (edit size, optional) are resampled per strip (through ``f2s``, region -> edit-size frame),
+    each strip with a halo as deep as the edge alpha's blur and peak reach, so the result equals one pass over the
+    whole region."""
     import cv2
 
     h, w = alpha.shape
@@ -174,7 +210,8 @@ def limit_alpha(alpha: np.ndarray, patch: np.ndarray, orig_small: np.ndarray, bu
         strip_f2s = f2s @ np.array([[1.0, 0.0, 0.0], [0.0, 1.0, h0], [0.0, 0.0, 1.0]])
         reference = warp_region(orig_small, strip_f2s, h1 - h0, w, cv2.INTER_LANCZOS4)
         strip_busy = warp_region(busy, strip_f2s, h1 - h0, w, cv2.INTER_LINEAR)
-        limited = edge_alpha(alpha[h0:h1].copy(), patch[h0:h1], reference, strip_busy, edit_px)
+        strip_texture = None if texture is None else warp_region(texture, strip_f2s, h1 - h0, w, cv2.INTER_LINEAR)
+        limited = edge_alpha(alpha[h0:h1].copy(), patch[h0:h1], reference, strip_busy, edit_px, strip_texture)
         alpha[y0:y1] = limited[y0 - h0 : y1 - h0]
 
 

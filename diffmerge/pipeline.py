@@ -10,7 +10,8 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from ..imaging.resample import resize_hwc
-from .composite import as3x3, blend_into, full_to_small, lightness_spread, limit_alpha, membrane, region_boxes, ring_offset, scale_box, warp_region
+from .composite import (as3x3, blend_into, full_to_small, lightness_spread, limit_alpha, membrane, redrawn_texture_weight, region_boxes, ring_offset,
+                        scale_box, warp_region)
 from .detect import DetectOptions, regions_of, detect_changes
 from .register import Alignment, register
 
@@ -173,6 +174,7 @@ def composite_regions(out: np.ndarray, frame: EditFrame, alpha_small: np.ndarray
     alpha_full = np.zeros((H, W), np.float32)
     regions = region_boxes(support, pad=2 + int(math.ceil(sx)), group_radius=group_radius)
     busy = lightness_spread(frame.orig_small) if regions else None
+    texture = redrawn_texture_weight(frame.orig_small, frame.aligned, busy) if regions else None
     changed = 0
     for i, (box, component) in enumerate(regions):
         fy0, fy1, fx0, fx1 = scale_box(box, sy, sx, H, W)
@@ -185,7 +187,7 @@ def composite_regions(out: np.ndarray, frame: EditFrame, alpha_small: np.ndarray
         offset = (ring_offset(frame.orig_small, frame.aligned, component, support, frame.valid, ring) if colour_match
                   else np.zeros(3, np.float32))
         patch += offset
-        limit_alpha(a, patch, frame.orig_small, busy, f2s, 1.0 / sx)
+        limit_alpha(a, patch, frame.orig_small, busy, f2s, 1.0 / sx, texture=texture)
         if blend == "poisson":  # a membrane carries the remaining difference on the box's edge smoothly inwards
             y0, y1, x0, x1 = box
             diff = frame.orig_small[y0:y1, x0:x1] - (frame.aligned[y0:y1, x0:x1] + offset)

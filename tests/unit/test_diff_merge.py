@@ -140,6 +140,51 @@ def test_edge_alpha_puts_a_crisp_edge_at_its_half_maximum_and_only_ever_lowers_a
         assert float(np.abs(fill_alpha - detected).max()) < 0.05, strength
 
 
+def test_the_texture_floor_keeps_re_drawn_texture_beside_a_stroke_but_not_the_inside_of_a_fill_over_texture():
+    """A dark stroke on a textured original, the edit re-drawing that texture (its contrast changed, a fifth of it new),
+    the detection's alpha spread 2.5 edit px beyond the stroke: the edge rule alone keeps a band of re-drawn texture
+    beyond its reach; with the texture floor alpha >= 0.5 is the stroke give or take 2 px. Where the edit inpainted a
+    dark blob and the texture around it away (smooth over busy), the floor does not act: alpha is what the edge rule
+    alone gives."""
+    import cv2
+
+    from tilestitch.diffmerge.composite import edge_alpha, lightness_spread, redrawn_texture_weight
+
+    H, W, k = 200, 300, 5
+    h, w = H // k, W // k
+    rng = np.random.default_rng(1)
+    grain = lambda: cv2.GaussianBlur(rng.normal(0, 0.06, (h, w)).astype(np.float32), (0, 0), 0.7)[..., None]  # noqa: E731
+    texture = grain()
+    small_orig = np.clip(0.75 + texture, 0, 1).repeat(3, -1)
+    small_edit = np.clip(0.75 + 0.85 * texture + 0.15 * grain(), 0, 1).repeat(3, -1)  # the texture re-drawn
+    small_edit[:, 29:31] = 0.15  # the stroke, 10 original px wide at 145-155
+    up = lambda x: cv2.resize(x, (W, H), interpolation=cv2.INTER_LANCZOS4)  # noqa: E731
+    detected = np.zeros((H, W), np.float32)
+    detected[:, 132:168] = 1.0
+    busy = lightness_spread(small_orig)
+    weight = redrawn_texture_weight(small_orig, small_edit, busy)
+    args = (up(small_edit), up(small_orig), up(busy), float(k))
+    alone = edge_alpha(detected.copy(), *args)
+    floored = edge_alpha(detected.copy(), *args, texture=up(weight))
+    assert np.all(floored <= alone)
+    x = np.arange(W)
+    band = (np.abs(x - 149.5) > 7.5) & (x >= 132) & (x < 168)  # beside the stroke, inside the detected alpha
+    assert float((alone[:, band] >= 0.5).mean()) > 0.15  # beyond the edge rule's reach the re-drawn texture is taken
+    assert float((floored[:, band] >= 0.5).mean()) < 0.03
+    assert float((floored[:, 147:153] >= 0.5).mean()) > 0.97  # the stroke itself is kept
+    # a dark blob and its textured surround inpainted away: the edit is smooth where the original is busy
+    small_blob = small_orig.copy()
+    small_blob[16:24, 26:34] = 0.15
+    smooth = np.full_like(small_orig, 0.75)
+    busy_blob = lightness_spread(small_blob)
+    fill_weight = redrawn_texture_weight(small_blob, smooth, busy_blob)
+    assert float(fill_weight.max()) < 0.05
+    fill_args = (up(smooth), up(small_blob), up(busy_blob), float(k))
+    patch_alpha = np.ones((H, W), np.float32)
+    assert float(np.abs(edge_alpha(patch_alpha.copy(), *fill_args, texture=up(fill_weight))
+                        - edge_alpha(patch_alpha.copy(), *fill_args)).max()) < 0.05
+
+
 def test_the_edge_alpha_in_row_strips_equals_one_pass_over_the_region(parrots):
     """Strips keep the temporaries at a strip's size; each carries a halo as deep as the blur and the peak reach, so the
     strips give what one pass gives (up to resampling round-off)."""
