@@ -98,7 +98,8 @@ class Detection:
     ``delta_e``: CIEDE2000 after the shift and tone removal; ``cue``: which
     cue gave each pixel its evidence (index into ``CUES``); ``shift``: the
     global Lab shift removed; ``noise``: a summary of the noise models;
-    ``possible``: regions that stand out but were not taken.
+    ``possible``: regions that stand out but were not taken; ``structure``: the evidence that the edit drew or
+    removed structure (the larger of the structure and texture cues'), which compositing reads.
     """
 
     mask: np.ndarray
@@ -109,6 +110,7 @@ class Detection:
     shift: np.ndarray
     noise: dict = field(default_factory=dict)
     possible: List[dict] = field(default_factory=list)
+    structure: Optional[np.ndarray] = None
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -273,12 +275,13 @@ def _blurred(rgb: np.ndarray, sigma: float) -> np.ndarray:
 
 def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, region: np.ndarray, busy: np.ndarray, busy_wide: np.ndarray,
               quiet: np.ndarray, valid: np.ndarray, opts: DetectOptions, robust: bool = False):
-    """``(z, cue index, delta_e, models, z_pixel)`` for one pass (``robust``: the first look, nothing known to be changed yet).
+    """``(z, cue index, delta_e, models, z_pixel, z_structure)`` for one pass (``robust``: the first look, nothing known to be changed yet).
 
     ``busy_wide``: the busyness averaged over ``REGION_SIGMA`` px, which the region and texture cues are binned by
     (they average over that support: the smooth inside of a small bright feature carries its edges' contrast).
     ``region``: ``region_cue`` of the two. ``z_pixel``: the largest evidence of the per-pixel cues alone (the first
-    ``PIXEL_CUES``), which ``spread_weight`` reads.
+    ``PIXEL_CUES``), which ``spread_weight`` reads; ``z_structure``: the larger of the structure and texture cues'
+    evidence (``Detection.structure``).
     """
     bins = BusyBins(busy, quiet)
     wide = BusyBins(busy_wide, quiet)
@@ -298,6 +301,7 @@ def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, region: np.ndarray, busy: np
     stack = np.stack([z_colour, z_structure, z_light, z_region, z_texture])
     stack[:, ~valid] = 0.0
     z_pixel = stack[:PIXEL_CUES].max(axis=0)
+    z_structure = np.maximum(stack[CUES.index("structure")], stack[CUES.index("texture")])
     cue = np.argmax(stack, axis=0).astype(np.uint8)
     z = np.max(stack, axis=0)
     m_combined = None
@@ -305,7 +309,7 @@ def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, region: np.ndarray, busy: np
         z, m_combined = evidence_of(z, bins, "combined")
     de[~valid] = 0.0
     return z, cue, de, {"colour": m_colour, "structure": m_structure, "lightness": m_light, "region": m_region,
-                        "texture": m_texture, "combined": m_combined, "bins": bins}, z_pixel
+                        "texture": m_texture, "combined": m_combined, "bins": bins}, z_pixel, z_structure
 
 
 def _noise_summary(models: dict, busy: np.ndarray, opts: DetectOptions) -> dict:
@@ -387,7 +391,7 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     lab_e -= shift
     busy = busyness(lab_o[..., 0])
     busy_wide = cv2.GaussianBlur(busy, (0, 0), REGION_SIGMA)
-    z, cue, de, models, _ = _evidence(lab_o, lab_e, region_cue(lab_o, lab_e), busy, busy_wide, valid, valid, opts, robust=True)
+    z, cue, de, models, _, _ = _evidence(lab_o, lab_e, region_cue(lab_o, lab_e), busy, busy_wide, valid, valid, opts, robust=True)
     # pass 2: the colour and tone drift and the noise measured without what the first look found changed
     quiet = valid & ~(cv2.dilate(_decide(z, opts), _disk(6)) > 0)
     lab_e = rgb_to_lab(undo_colour_drift(rgb_e, colour_drift(rgb_o, rgb_e, quiet)), dim=-1)
@@ -396,7 +400,7 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     if opts.tone_sigma > 0:
         lab_e -= tone_field(lab_o, lab_e, quiet, opts.tone_sigma)
     region = region_cue(lab_o, lab_e)
-    z, cue, de, models, z_pixel = _evidence(lab_o, lab_e, region, busy, busy_wide, quiet, valid, opts)
+    z, cue, de, models, z_pixel, z_structure = _evidence(lab_o, lab_e, region, busy, busy_wide, quiet, valid, opts)
     mask = drop_faint_groups(_decide(z, opts), de, opts.least_delta_e, opts.group_radius)
     magnitude = np.sqrt(((lab_e - lab_o) ** 2).sum(-1)).astype(np.float32)
     ramp = np.clip((z - opts.grow) / max(opts.sensitivity - opts.grow, 1e-3), 0.0, 1.0)
@@ -421,4 +425,4 @@ def detect_changes(orig_small: np.ndarray, aligned_edit: np.ndarray, valid: np.n
     possible_mask = drop_small_groups(((z >= opts.possible) & (mask == 0) & valid).astype(np.uint8),
                                       opts.min_area * mask.size / 4, opts.group_radius)
     possible = regions_of(possible_mask, {"delta_e": de, "evidence": z}, limit=16, cue=cue, group_radius=opts.group_radius)
-    return Detection(mask, alpha, z, de, cue, shift, _noise_summary(models, busy, opts), possible)
+    return Detection(mask, alpha, z, de, cue, shift, _noise_summary(models, busy, opts), possible, z_structure)

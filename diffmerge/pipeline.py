@@ -10,8 +10,8 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from ..imaging.resample import resize_hwc
-from .composite import (as3x3, blend_into, full_to_small, lightness_spread, limit_alpha, membrane, redrawn_texture_weight, region_boxes, ring_offset,
-                        scale_box, warp_region)
+from .composite import (add_detail, as3x3, blend_into, detail_weight, full_to_small, lightness_spread, limit_alpha, membrane, redrawn_texture_weight,
+                        region_boxes, ring_offset, scale_box, warp_region)
 from .detect import DetectOptions, regions_of, detect_changes
 from .register import Alignment, register
 
@@ -158,9 +158,12 @@ def feathered_alpha(alpha: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def composite_regions(out: np.ndarray, frame: EditFrame, alpha_small: np.ndarray, *, blend: str, colour_match: bool,
-                      ring: int, group_radius: int = 0, progress: Optional[Callable[[int, int], None]] = None) -> Tuple[np.ndarray, np.ndarray, int, int]:
+                      ring: int, group_radius: int = 0, original: Optional[np.ndarray] = None, detail: Optional[np.ndarray] = None,
+                      progress: Optional[Callable[[int, int], None]] = None) -> Tuple[np.ndarray, np.ndarray, int, int]:
     """Step 4: per changed region, the edit at full resolution blended into ``out`` (a copy of the original, written in
-    place), its alpha limited at full resolution to where the edit differs (``composite.limit_alpha``).
+    place), its alpha limited at full resolution to where the edit differs (``composite.limit_alpha``); with
+    ``original`` and ``detail`` (``composite.detail_weight``, edit size) given, the original's detail finer than the
+    edit is carried into the patch where the edit kept the original's structure (``composite.add_detail``).
 
     Returns ``(out, alpha at full size, changed pixels, regions)``; pixels
     whose alpha is 0 are never written.
@@ -188,6 +191,8 @@ def composite_regions(out: np.ndarray, frame: EditFrame, alpha_small: np.ndarray
                   else np.zeros(3, np.float32))
         patch += offset
         limit_alpha(a, patch, frame.orig_small, busy, f2s, 1.0 / sx, texture=texture)
+        if detail is not None and original is not None:
+            add_detail(patch, original[fy0:fy1, fx0:fx1], frame.orig_small, np.where(component, detail, 0.0).astype(np.float32), f2s)
         if blend == "poisson":  # a membrane carries the remaining difference on the box's edge smoothly inwards
             y0, y1, x0, x1 = box
             diff = frame.orig_small[y0:y1, x0:x1] - (frame.aligned[y0:y1, x0:x1] + offset)
@@ -238,13 +243,15 @@ def diff_merge(
     include: Optional[np.ndarray] = None,
     protect: Optional[np.ndarray] = None,
     aspect_tolerance: float = ASPECT_TOLERANCE,
+    keep_detail: bool = True,
     progress: Optional[Callable[[int, int], None]] = None,
 ) -> DiffMergeResult:
     """Merge what changed between ``original`` ``[H, W, C]`` and ``edited`` ``[h, w, C']`` into the original.
 
     Float32 in [0, 1] (other float values pass through untouched). ``feather``
     is the soft edge in full-resolution pixels (Gaussian sigma);
-    ``include`` / ``protect`` are bool masks at the edit's size. Pixels with
+    ``include`` / ``protect`` are bool masks at the edit's size; ``keep_detail``: where the edit changed only colour
+    or tone over the same structure, the original's detail finer than the edit is kept (``composite.add_detail``). Pixels with
     alpha 0 are not written: they are bit-identical to ``original``.
     Steps: ``register_edit`` -> ``detect_changes`` -> ``feathered_alpha`` -> ``composite_regions``.
     """
@@ -274,7 +281,8 @@ def diff_merge(
             return DiffMergeResult(original, np.zeros((H, W), np.float32), overlay, info, det.alpha)
         alpha_small = feathered_alpha(det.alpha, feather * frame.sx)
         out, alpha_full, changed, regions = composite_regions(canvas.result(), frame, alpha_small, blend=blend, colour_match=colour_match,
-                                                              ring=ring, group_radius=detect.group_radius, progress=progress)
+                                                              ring=ring, group_radius=detect.group_radius, original=original,
+                                                              detail=detail_weight(det.structure) if keep_detail else None, progress=progress)
         info.update(regions=regions, changed_fraction=round(changed / (H * W), 6), max_delta_e=round(float(det.delta_e.max()), 2),
                     message=f"{regions} changed region(s), {100 * changed / (H * W):.2f} % of the pixels" + hint)
         return DiffMergeResult(out, alpha_full, overlay, info, det.alpha)

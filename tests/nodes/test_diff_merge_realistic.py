@@ -27,21 +27,25 @@ MARGIN = 48  # original px: farther than this from every truly changed pixel is 
 # per case: least IoU, least IoU against the visible change (changed pixels whose change still shows over one edit
 # pixel: not those changed only by full-resolution grain), most of the true change missed (at alpha < 0.5), most mean
 # CIEDE2000 of the result vs the truth inside the change (plus DETAIL_DELTA_E for a busy photo: the 1 MP edit cannot
-# carry its fine texture). Measured (this size, these seeds; bokeh / beach / fabric): IoU recolour 0.99 / 0.99 / 0.99,
-# add 0.97 / 0.97 / 0.97, remove 0.81 / 0.81 / 0.71 (visible 0.91 / 0.93 / 0.93: the rest of the inpainted patch
-# differs only by the fill's grain; 0.78 / 0.77 / 0.70 before small holes inside a change were taken with it), text
-# 0.91 / 0.96 / 0.85 (0.89 / 0.96 / 0.80 before the texture floor kept the re-drawn threads beside the ink; fabric 0.6
-# before the spread weight), grey on white 0.97 / 0.98 / 0.98, metal 0.91 / 0.91 / 0.91, soft shadow 0.93 / 0.92 / 0.94.
+# carry its fine texture where it replaced it). Measured (this size, these seeds; bokeh / beach / fabric): IoU recolour
+# 0.99 / 0.99 / 0.99, add 0.97 / 0.97 / 0.97, remove 0.81 / 0.81 / 0.71 (visible 0.91 / 0.93 / 0.93: the rest of the
+# inpainted patch differs only by the fill's grain; 0.78 / 0.77 / 0.70 before small holes inside a change were taken
+# with it), text 0.91 / 0.96 / 0.85 (0.89 / 0.96 / 0.80 before the texture floor kept the re-drawn threads beside the
+# ink; fabric 0.6 before the spread weight), grey on white 0.97 / 0.98 / 0.98, metal 0.91 / 0.91 / 0.91, soft shadow
+# 0.93 / 0.92 / 0.94. ΔE00 vs truth with the original's detail kept where the edit kept the structure (before it):
+# recolour 0.95 / 0.95 / 1.93 (1.08 / 1.07 / 2.41), add 0.97 / 0.82 / 1.19 (0.97 / 0.82 / 1.51), metal
+# 1.39 / 1.22 / 1.31 (1.62 / 1.33 / 2.05), grey 0.51 / 0.62 / 0.52, shadow 0.63 / 0.83 / 0.83, text and the inpainted
+# patch as before (2.3-2.7, 1.9-2.3).
 EXPECT = {
-    "recolour": (0.95, 0.95, 0.03, 2.0),
-    "add_object": (0.95, 0.95, 0.04, 2.0),
+    "recolour": (0.95, 0.95, 0.03, 1.7),
+    "add_object": (0.95, 0.95, 0.04, 1.4),
     "remove_object": (0.69, 0.89, 0.3, 3.0),
-    "add_text": (0.82, 0.82, 0.05, 3.5),
-    "grey_on_white": (0.95, 0.95, 0.02, 1.5),
-    "darken_metal": (0.88, 0.88, 0.1, 2.0),
-    "soft_shadow": (0.9, 0.9, 0.06, 1.5),
+    "add_text": (0.82, 0.82, 0.05, 3.0),
+    "grey_on_white": (0.95, 0.95, 0.02, 0.8),
+    "darken_metal": (0.88, 0.88, 0.1, 1.6),
+    "soft_shadow": (0.9, 0.9, 0.06, 1.0),
 }
-DETAIL_DELTA_E = {"bokeh": 0.0, "beach": 0.0, "fabric": 0.6}
+DETAIL_DELTA_E = {"bokeh": 0.0, "beach": 0.0, "fabric": 0.4}
 
 
 def call_node(original: np.ndarray, edited: np.ndarray):
