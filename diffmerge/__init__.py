@@ -15,9 +15,11 @@ Pure numpy / OpenCV, no ComfyUI. The pipeline (``pipeline.diff_merge``):
    possible changes not taken;
 3. ``composite``: per changed region, resample the edit to full resolution
    once (Lanczos, the registration folded into the same warp), match its
-   colour to the original on a ring of unchanged pixels, optionally solve a
-   Laplace membrane so it meets the original without a step, and blend with
-   the feathered alpha. Pixels where alpha is 0 are never written: they stay
+   colour to the original on a ring of unchanged pixels, add the original's
+   detail finer than the edit where the edit kept the structure (a tone or
+   colour change over the same texture), optionally solve a Laplace
+   membrane so it meets the original without a step, and blend with the
+   feathered alpha, limited at full resolution to where the edit differs. Pixels where alpha is 0 are never written: they stay
    bit-identical to the original.
 
 ``realistic`` renders test edits the way FLUX Kontext returns them and

@@ -6,7 +6,9 @@ resolution to where the edit differs (``edge_alpha``, run in row strips by
 spreads every edge over several original pixels, and the detection's alpha
 (dilated at the edit's size) spreads further, so without it thin text
 takes a blurry halo of the edit around every stroke and an object its
-re-rendered surround.
+re-rendered surround. Where the edit changed only colour or tone over the
+original's structure, the original's detail finer than the edit is added to
+the patch (``add_detail``), so a darkened or recoloured texture stays sharp.
 """
 
 from __future__ import annotations
