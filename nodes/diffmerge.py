@@ -33,7 +33,9 @@ class DiffMerge:
         "light or dark areas, the difference averaged over a region (soft darkening, shadows) and texture removed or "
         "added. Each is measured against the re-rendering noise of equally busy pixels, so a light grey object on "
         "white is found while re-rendered fur is not. The changed regions are upsampled (Lanczos), colour-matched on "
-        "a ring of unchanged pixels and blended with an alpha that follows the evidence (a fading shadow fades). "
+        "a ring of unchanged pixels, given back the original's own fine detail where the edit changed only colour or "
+        "tone over the same texture (a darkened brushed metal stays brushed), and blended with an alpha that follows "
+        "the evidence (a fading shadow fades) and ends at each edge's half height at full resolution. "
         "Every pixel the alpha leaves at 0 stays bit-identical to the original; the report lists the noise "
         "measured, the changes and the possible changes it did not take."
     )
