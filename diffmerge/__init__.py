@@ -19,8 +19,9 @@ Pure numpy / OpenCV, no ComfyUI. The pipeline (``pipeline.diff_merge``):
    detail finer than the edit where the edit kept the structure (a tone or
    colour change over the same texture), optionally solve a Laplace
    membrane so it meets the original without a step, and blend with the
-   feathered alpha, limited at full resolution to where the edit differs. Pixels where alpha is 0 are never written: they stay
-   bit-identical to the original.
+   feathered alpha, limited at full resolution to where the edit differs.
+   Pixels where alpha is 0 are never written: they stay bit-identical to
+   the original.
 
 ``realistic`` renders test edits the way FLUX Kontext returns them and
 scores a merge against their truth; ``synthetic`` is a simpler test edit.

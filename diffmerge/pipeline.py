@@ -250,9 +250,11 @@ def diff_merge(
 
     Float32 in [0, 1] (other float values pass through untouched). ``feather``
     is the soft edge in full-resolution pixels (Gaussian sigma);
-    ``include`` / ``protect`` are bool masks at the edit's size; ``keep_detail``: where the edit changed only colour
-    or tone over the same structure, the original's detail finer than the edit is kept (``composite.add_detail``). Pixels with
-    alpha 0 are not written: they are bit-identical to ``original``.
+    ``include`` / ``protect`` are bool masks at the edit's size; ``keep_detail``:
+    where the edit changed only colour or tone over the same structure, the
+    original's detail finer than the edit is kept (``composite.add_detail``;
+    off: the edit's blur, as pasted). Pixels with alpha 0 are not written:
+    they are bit-identical to ``original``.
     Steps: ``register_edit`` -> ``detect_changes`` -> ``feathered_alpha`` -> ``composite_regions``.
     """
     if blend not in BLENDS:
