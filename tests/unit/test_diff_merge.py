@@ -141,7 +141,7 @@ def test_edge_alpha_puts_a_crisp_edge_at_its_half_maximum_and_only_ever_lowers_a
 
 
 def test_the_texture_floor_keeps_re_drawn_texture_beside_a_stroke_but_not_the_inside_of_a_fill_over_texture():
-    """A dark stroke on a textured original, the edit re-drawing that texture (its contrast changed, a fifth of it new),
+    """A dark stroke on a textured original, the edit re-drawing that texture (its contrast 15 % lower, 15 % of it new),
     the detection's alpha spread 2.5 edit px beyond the stroke: the edge rule alone keeps a band of re-drawn texture
     beyond its reach; with the texture floor alpha >= 0.5 is the stroke give or take 2 px. Where the edit inpainted a
     dark blob and the texture around it away (smooth over busy), the floor does not act: alpha is what the edge rule
