@@ -114,40 +114,43 @@ def membrane(boundary: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def lightness_spread(rgb_small: np.ndarray) -> np.ndarray:
-    """An image's local L* standard deviation ``[h, w]`` at the edit's size (a Gaussian window of ``EDGE_RADIUS``)."""
+def spread_of(L: np.ndarray) -> np.ndarray:
+    """The local standard deviation of ``L`` ``[h, w]`` (L* at the edit's size) over a Gaussian window of ``EDGE_RADIUS``."""
     import cv2
 
-    from ..imaging.color import rgb_to_lab
-
-    lum = np.ascontiguousarray(rgb_to_lab(np.ascontiguousarray(rgb_small[..., :3], dtype=np.float32), dim=-1)[..., 0])
-    mean = cv2.GaussianBlur(lum, (0, 0), EDGE_RADIUS)
-    mean_sq = cv2.GaussianBlur(lum * lum, (0, 0), EDGE_RADIUS)
+    L = np.ascontiguousarray(L, dtype=np.float32)
+    mean = cv2.GaussianBlur(L, (0, 0), EDGE_RADIUS)
+    mean_sq = cv2.GaussianBlur(L * L, (0, 0), EDGE_RADIUS)
     return np.sqrt(np.maximum(mean_sq - mean * mean, 0.0)).astype(np.float32)
 
 
-def redrawn_texture_weight(orig_small: np.ndarray, aligned_edit: np.ndarray, busy: np.ndarray) -> np.ndarray:
+def lightness_spread(rgb_small: np.ndarray) -> np.ndarray:
+    """An image's local L* standard deviation ``[h, w]`` at the edit's size (``spread_of`` its L*)."""
+    from ..imaging.color import rgb_to_lab
+
+    return spread_of(rgb_to_lab(np.ascontiguousarray(rgb_small[..., :3], dtype=np.float32), dim=-1)[..., 0])
+
+
+def redrawn_texture_weight(lab_orig: np.ndarray, lab_edit: np.ndarray, busy: np.ndarray) -> np.ndarray:
     """Where ``edge_alpha``'s texture floor acts, at the edit's size: float32 ``[h, w]`` in [0, 1].
 
+    ``lab_orig`` / ``lab_edit`` ``[h, w, 3]``: the shrunk original and the
+    registered edit in CIELAB; ``busy``: ``spread_of`` the original's L*.
     Within ``TEXTURE_REACH`` edit px of a strong change (the CIELAB distance's
     local peak at least ``EDGE_STRENGTH`` and ``EDGE_CONTRAST`` times the
-    original's L* spread ``busy``), where the edit still has texture of its
-    own (its L* spread at least ``REDRAWN`` of the original's): the threads
-    beside a word's ink, re-drawn by the edit model. Where the texture was
-    inpainted away (the edit smooth over a busy original) it is 0.
+    original's L* spread), where the edit still has texture of its own (its
+    L* spread at least ``REDRAWN`` of the original's): the threads beside a
+    word's ink, re-drawn by the edit model. Where the texture was inpainted
+    away (the edit smooth over a busy original) it is 0.
     """
     import cv2
 
-    from ..imaging.color import rgb_to_lab
-
-    lab_o = rgb_to_lab(np.ascontiguousarray(orig_small[..., :3], dtype=np.float32), dim=-1)
-    lab_e = rgb_to_lab(np.ascontiguousarray(aligned_edit[..., :3], dtype=np.float32), dim=-1)
-    lab_e -= lab_o
-    d = cv2.GaussianBlur(np.sqrt(np.einsum("hwc,hwc->hw", lab_e, lab_e)), (0, 0), 0.5)
+    diff = lab_edit - lab_orig
+    d = cv2.GaussianBlur(np.sqrt(np.einsum("hwc,hwc->hw", diff, diff)), (0, 0), 0.5)
     r = max(1, int(round(TEXTURE_REACH)))
     peak = cv2.dilate(d, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     spread = np.maximum(busy, 1e-3)
-    weight = _fade(peak, *EDGE_STRENGTH) * _fade(peak / spread, *EDGE_CONTRAST) * _fade(lightness_spread(aligned_edit) / spread, *REDRAWN)
+    weight = _fade(peak, *EDGE_STRENGTH) * _fade(peak / spread, *EDGE_CONTRAST) * _fade(spread_of(lab_edit[..., 0]) / spread, *REDRAWN)
     return weight.astype(np.float32)
 
 

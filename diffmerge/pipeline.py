@@ -9,9 +9,10 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
+from ..imaging.color import rgb_to_lab
 from ..imaging.resample import resize_hwc
-from .composite import (add_detail, as3x3, blend_into, detail_weight, full_to_small, lightness_spread, limit_alpha, membrane, redrawn_texture_weight,
-                        region_boxes, ring_offset, scale_box, warp_region)
+from .composite import (add_detail, as3x3, blend_into, detail_weight, full_to_small, limit_alpha, membrane, redrawn_texture_weight, region_boxes,
+                        ring_offset, scale_box, spread_of, warp_region)
 from .detect import DetectOptions, regions_of, detect_changes
 from .register import Alignment, register
 
@@ -176,8 +177,11 @@ def composite_regions(out: np.ndarray, frame: EditFrame, alpha_small: np.ndarray
     to_edit_frame = np.linalg.inv(as3x3(frame.alignment.matrix))  # original-at-edit-size frame -> edit pixels
     alpha_full = np.zeros((H, W), np.float32)
     regions = region_boxes(support, pad=2 + int(math.ceil(sx)), group_radius=group_radius)
-    busy = lightness_spread(frame.orig_small) if regions else None
-    texture = redrawn_texture_weight(frame.orig_small, frame.aligned, busy) if regions else None
+    busy = texture = None
+    if regions:  # the shrunk original and the edit in CIELAB once, for the spread and the texture floor's weight
+        lab_orig, lab_edit = (rgb_to_lab(np.ascontiguousarray(x[..., :3], dtype=np.float32), dim=-1) for x in (frame.orig_small, frame.aligned))
+        busy = spread_of(lab_orig[..., 0])
+        texture = redrawn_texture_weight(lab_orig, lab_edit, busy)
     changed = 0
     for i, (box, component) in enumerate(regions):
         fy0, fy1, fx0, fx1 = scale_box(box, sy, sx, H, W)

@@ -162,7 +162,7 @@ def test_the_texture_floor_keeps_re_drawn_texture_beside_a_stroke_but_not_the_in
     detected = np.zeros((H, W), np.float32)
     detected[:, 132:168] = 1.0
     busy = lightness_spread(small_orig)
-    weight = redrawn_texture_weight(small_orig, small_edit, busy)
+    weight = redrawn_texture_weight(rgb_to_lab(small_orig, dim=-1), rgb_to_lab(small_edit, dim=-1), busy)
     args = (up(small_edit), up(small_orig), up(busy), float(k))
     alone = edge_alpha(detected.copy(), *args)
     floored = edge_alpha(detected.copy(), *args, texture=up(weight))
@@ -177,7 +177,7 @@ def test_the_texture_floor_keeps_re_drawn_texture_beside_a_stroke_but_not_the_in
     small_blob[16:24, 26:34] = 0.15
     smooth = np.full_like(small_orig, 0.75)
     busy_blob = lightness_spread(small_blob)
-    fill_weight = redrawn_texture_weight(small_blob, smooth, busy_blob)
+    fill_weight = redrawn_texture_weight(rgb_to_lab(small_blob, dim=-1), rgb_to_lab(smooth, dim=-1), busy_blob)
     assert float(fill_weight.max()) < 0.05
     fill_args = (up(smooth), up(small_blob), up(busy_blob), float(k))
     patch_alpha = np.ones((H, W), np.float32)
