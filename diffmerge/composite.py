@@ -14,10 +14,13 @@ the patch (``add_detail``), so a darkened or recoloured texture stays sharp.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import List, Optional, Tuple
 
 import numpy as np
 import scipy.fft
+
+from ..imaging.jit import load_kernels
 
 Box = Tuple[int, int, int, int]  # y0, y1, x0, x1 (half-open)
 
@@ -270,10 +273,18 @@ def add_detail(patch: np.ndarray, original: np.ndarray, orig_small: np.ndarray, 
 
 
 def blend_into(out: np.ndarray, region: Box, edit: np.ndarray, alpha: np.ndarray) -> None:
-    """``out[region, :C] = lerp(out, edit, alpha)`` where ``alpha > 0``; other pixels are not touched."""
+    """``out[region, :C] = lerp(out, edit, alpha)`` where ``alpha > 0``; other pixels are not touched.
+
+    ``out`` ``[H, W, >= C]``; ``edit`` ``[h, w, C]`` and ``alpha`` ``[h, w]`` cover ``region``. One parallel pass
+    (numba) when all three are float32, as the pipeline's are; numpy's masked gather and scatter otherwise (the same
+    arithmetic).
+    """
     y0, y1, x0, x1 = region
     c = edit.shape[-1]
     view = out[y0:y1, x0:x1, :c]
+    if out.dtype == edit.dtype == alpha.dtype == np.float32:
+        load_kernels(Path(__file__).with_name("composite_kernels.py")).blend_kernel(view, np.ascontiguousarray(edit), np.ascontiguousarray(alpha))
+        return
     hit = alpha > 0
     a = alpha[hit][:, None]
     base = view[hit]

@@ -273,6 +273,20 @@ def _blurred(rgb: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(rgb, (0, 0), sigma) if sigma > 0 else rgb
 
 
+def _largest(cues) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(z, cue, z_pixel)`` of the evidence maps ``cues`` (in ``CUES`` order, ``[h, w]`` each): their maximum, the
+    index of the first cue reaching it (uint8, as ``argmax``), and the maximum of the first ``PIXEL_CUES``."""
+    z = cues[0].copy()
+    cue = np.zeros(z.shape, np.uint8)
+    z_pixel = None
+    for k in range(1, len(cues)):
+        if k == PIXEL_CUES:
+            z_pixel = z.copy()
+        cue[cues[k] > z] = k
+        np.maximum(z, cues[k], out=z)
+    return z, cue, z if z_pixel is None else z_pixel
+
+
 def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, region: np.ndarray, busy: np.ndarray, busy_wide: np.ndarray,
               quiet: np.ndarray, valid: np.ndarray, opts: DetectOptions, robust: bool = False):
     """``(z, cue index, delta_e, models, z_pixel, z_structure)`` for one pass (``robust``: the first look, nothing known to be changed yet).
@@ -298,12 +312,11 @@ def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, region: np.ndarray, busy: np
         z_texture, m_texture = np.zeros_like(z_region), None
     else:
         z_texture, m_texture = evidence_of(texture_cue(lab_o[..., 0], lab_e[..., 0]), wide, "texture")
-    stack = np.stack([z_colour, z_structure, z_light, z_region, z_texture])
-    stack[:, ~valid] = 0.0
-    z_pixel = stack[:PIXEL_CUES].max(axis=0)
-    z_structure = np.maximum(stack[CUES.index("structure")], stack[CUES.index("texture")])
-    cue = np.argmax(stack, axis=0).astype(np.uint8)
-    z = np.max(stack, axis=0)
+    z, cue, z_pixel = _largest((z_colour, z_structure, z_light, z_region, z_texture))
+    z_structure = np.maximum(z_structure, z_texture)
+    outside = ~valid
+    for arr in (z, cue, z_pixel, z_structure):
+        arr[outside] = 0
     m_combined = None
     if not robust:  # the largest of five cues exceeds 1 more often than any one of them: the combination's own level
         z, m_combined = evidence_of(z, bins, "combined")

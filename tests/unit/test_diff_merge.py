@@ -258,3 +258,28 @@ def test_the_edge_alpha_in_row_strips_equals_one_pass_over_the_region(parrots):
         strips = alpha.copy()
         limit_alpha(strips, patch, small, busy, f2s, 4.0, rows=rows)
         assert float(np.abs(strips - whole).max()) < 1e-3, rows
+
+
+def test_blend_into_writes_only_where_alpha_is_above_0_with_numpys_arithmetic():
+    """The float32 kernel: a strided window of the output, pixels with alpha 0 left bit for bit (NaN, inf and -0.0
+    included, which a dense lerp would change), the others equal to numpy's ``base + a * (edit - base)``."""
+    from tilestitch.diffmerge.composite import blend_into
+
+    rng = np.random.default_rng(3)
+    out = rng.random((40, 50, 4), dtype=np.float32)
+    out[5, 7, :3], out[6, 8, :3], out[7, 9, :3] = np.nan, np.inf, -0.0
+    edit = rng.random((20, 30, 3), dtype=np.float32)
+    alpha = rng.random((20, 30), dtype=np.float32)
+    alpha[alpha < 0.4] = 0.0
+    alpha[0:3, 0:3] = 0.0  # the three special pixels (rows 5-7, columns 7-9) sit there
+    before = out.copy()
+    blend_into(out, (5, 25, 7, 37), edit, alpha)
+    view, base = out[5:25, 7:37, :3], before[5:25, 7:37, :3]
+    hit = alpha > 0
+    assert np.array_equal(view[~hit].view(np.uint32), base[~hit].view(np.uint32))
+    assert np.array_equal(view[hit], base[hit] + alpha[hit][:, None] * (edit[hit] - base[hit]))
+    outside = np.ones(out.shape[:2], bool)
+    outside[5:25, 7:37] = False
+    assert np.array_equal(out[outside].view(np.uint32), before[outside].view(np.uint32))
+    assert np.array_equal(out[..., 3], before[..., 3])  # the original's alpha channel
+    assert hit.sum() > 300 and np.abs(view[hit] - base[hit]).max() > 0.1  # it did blend

@@ -219,3 +219,19 @@ def test_detect_options_derive_grow_and_possible_from_sensitivity_and_refuse_non
     assert (o.grow, o.possible) == (2.0, 3.0)
     with pytest.raises(ValueError, match="grow"):
         DetectOptions(sensitivity=2.0, grow=3.0)
+
+
+def test_the_largest_cue_equals_numpys_max_and_argmax_over_the_stack():
+    """``detect._largest`` (in place, no [5, h, w] stack): the maximum, the first cue reaching it (ties included, as
+    ``argmax``), and the maximum of the per-pixel cues alone."""
+    from tilestitch.diffmerge.detect import PIXEL_CUES, _largest
+
+    rng = np.random.default_rng(5)
+    cues = [np.round(rng.random((30, 40), dtype=np.float32) * 4) / 4 for _ in range(5)]  # coarse values: many ties
+    stack = np.stack(cues)
+    z, cue, z_pixel = _largest(cues)
+    assert np.array_equal(z, stack.max(axis=0))
+    assert np.array_equal(cue, np.argmax(stack, axis=0).astype(np.uint8))
+    assert np.array_equal(z_pixel, stack[:PIXEL_CUES].max(axis=0))
+    assert (stack == stack.max(axis=0)).sum(axis=0).max() > 1  # ties do occur
+    assert np.array_equal(stack, np.stack(cues))  # the inputs are not changed
