@@ -118,6 +118,13 @@ def lab_affine_kernel(src, dst, to_f, from_f, decode_table, f_table, encode_tabl
         dst[p, 0], dst[p, 1], dst[p, 2] = _encode(r, encode_table), _encode(g, encode_table), _encode(bl, encode_table)
 
 
+@nb.njit(inline="always", cache=True)
+def _hue(b, a):
+    """``atan2(b, a)`` in [0, 2 pi) (atan2 gives (-pi, pi]: one turn added below 0, as ``% (2 pi)`` does)."""
+    h = math.atan2(b, a)
+    return h + 2 * math.pi if h < 0 else h
+
+
 @nb.njit(fastmath=False, cache=True)
 def _ciede2000_pair(L1, a1, b1, L2, a2, b2):
     """CIEDE2000 of one pair (Sharma, Wu & Dalal 2005), in float64."""
@@ -129,8 +136,8 @@ def _ciede2000_pair(L1, a1, b1, L2, a2, b2):
     a1p, a2p = (1.0 + g) * a1, (1.0 + g) * a2
     c1p = math.sqrt(a1p * a1p + b1 * b1)
     c2p = math.sqrt(a2p * a2p + b2 * b2)
-    h1p = math.atan2(b1, a1p) % (2 * pi) if c1p != 0 else 0.0
-    h2p = math.atan2(b2, a2p) % (2 * pi) if c2p != 0 else 0.0
+    h1p = _hue(b1, a1p) if c1p != 0 else 0.0
+    h2p = _hue(b2, a2p) if c2p != 0 else 0.0
     dLp, dCp = L2 - L1, c2p - c1p
     if c1p * c2p == 0:
         dh = 0.0
@@ -152,8 +159,15 @@ def _ciede2000_pair(L1, a1, b1, L2, a2, b2):
         hm = 0.5 * (hs + 2 * pi)
     else:
         hm = 0.5 * (hs - 2 * pi)
-    t = (1.0 - 0.17 * math.cos(hm - math.radians(30)) + 0.24 * math.cos(2 * hm) + 0.32 * math.cos(3 * hm + math.radians(6))
-         - 0.20 * math.cos(4 * hm - math.radians(63)))
+    # T's four cosines of multiples of hm, from cos hm and sin hm by the double- and sum-angle identities (two
+    # transcendental calls instead of four; equal to float64 round-off)
+    cos1, sin1 = math.cos(hm), math.sin(hm)
+    cos2, sin2 = 2.0 * cos1 * cos1 - 1.0, 2.0 * sin1 * cos1
+    cos3, sin3 = cos1 * cos2 - sin1 * sin2, sin1 * cos2 + cos1 * sin2
+    cos4, sin4 = 2.0 * cos2 * cos2 - 1.0, 2.0 * sin2 * cos2
+    t = (1.0 - 0.17 * (cos1 * math.cos(math.radians(30)) + sin1 * math.sin(math.radians(30))) + 0.24 * cos2
+         + 0.32 * (cos3 * math.cos(math.radians(6)) - sin3 * math.sin(math.radians(6)))
+         - 0.20 * (cos4 * math.cos(math.radians(63)) + sin4 * math.sin(math.radians(63))))
     d_theta = math.radians(30) * math.exp(-(((math.degrees(hm) - 275.0) / 25.0) ** 2))
     cp7 = cp ** 7
     rc = 2.0 * math.sqrt(cp7 / (cp7 + 25.0 ** 7))
