@@ -205,25 +205,54 @@ def edge_alpha(alpha: np.ndarray, edit: np.ndarray, reference: np.ndarray, busy:
     return alpha
 
 
+def _rows_frame(f2s: np.ndarray, y0: int) -> np.ndarray:
+    """``f2s`` (region -> edit-size frame) for the rows of the region from ``y0`` on."""
+    return f2s @ np.array([[1.0, 0.0, 0.0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+
+
 def limit_alpha(alpha: np.ndarray, patch: np.ndarray, orig_small: np.ndarray, busy: np.ndarray, f2s: np.ndarray, edit_px: float,
-                rows: int = EDGE_STRIP_ROWS, texture: Optional[np.ndarray] = None) -> None:
+                rows: int = EDGE_STRIP_ROWS, texture: Optional[np.ndarray] = None, original: Optional[np.ndarray] = None,
+                detail: Optional[np.ndarray] = None) -> None:
     """``composite.edge_alpha`` over a region in row strips, in place: the shrunk original, its ``lightness_spread`` and
     the ``texture`` weight (edit size, optional) are resampled per strip (through ``f2s``, region -> edit-size frame),
     each strip with a halo as deep as the edge alpha's blur and peak reach, so the result equals one pass over the
-    whole region."""
+    whole region.
+
+    With ``original`` (the region at full resolution, ``[h, w, >= 3]``) and ``detail`` (``detail_weight``, edit size)
+    given, ``add_detail`` is done in the same pass from the same resampled original (one Lanczos resampling of it
+    instead of two): the patch rows a later strip's halo still reads get their detail after that strip's alpha.
+    """
     import cv2
 
+    if (original is None) != (detail is None):
+        raise ValueError("limit_alpha: original and detail are given together or not at all")
     h, w = alpha.shape
     halo = int(math.ceil((2.0 + EDGE_RADIUS) * edit_px)) + 2  # the blur's reach (4 sigma, sigma half an edit px) + the peak's
+    done = 0  # the patch rows above this have their detail
     for y0 in range(0, h, rows):
         y1 = min(h, y0 + rows)
         h0, h1 = max(0, y0 - halo), min(h, y1 + halo)
-        strip_f2s = f2s @ np.array([[1.0, 0.0, 0.0], [0.0, 1.0, h0], [0.0, 0.0, 1.0]])
+        strip_f2s = _rows_frame(f2s, h0)
         reference = warp_region(orig_small, strip_f2s, h1 - h0, w, cv2.INTER_LANCZOS4)
         strip_busy = warp_region(busy, strip_f2s, h1 - h0, w, cv2.INTER_LINEAR)
         strip_texture = None if texture is None else warp_region(texture, strip_f2s, h1 - h0, w, cv2.INTER_LINEAR)
         limited = edge_alpha(alpha[h0:h1].copy(), patch[h0:h1], reference, strip_busy, edit_px, strip_texture)
         alpha[y0:y1] = limited[y0 - h0 : y1 - h0]
+        if detail is not None:
+            end = h if y1 == h else max(done, y1 - halo)  # the next strip reads the patch from y1 - halo on
+            if end > done:
+                weight = warp_region(detail, _rows_frame(f2s, done), end - done, w, cv2.INTER_LINEAR)
+                if weight.any():
+                    _add_rows_detail(patch, original, weight, reference[done - h0 : end - h0], done)
+            done = end
+
+
+def _add_rows_detail(patch: np.ndarray, original: np.ndarray, weight_rows: np.ndarray, reference_rows: np.ndarray, y0: int) -> None:
+    """``patch[y0:y0 + n] += weight_rows * (original - reference_rows)`` for ``n`` rows of the region (``add_detail``'s
+    arithmetic; the weight and the shrunk original already resampled to those rows)."""
+    detail = original[y0 : y0 + len(weight_rows), :, :3] - reference_rows
+    detail *= weight_rows[..., None]
+    patch[y0 : y0 + len(weight_rows)] += detail
 
 
 def detail_weight(structure: np.ndarray) -> np.ndarray:
@@ -262,14 +291,10 @@ def add_detail(patch: np.ndarray, original: np.ndarray, orig_small: np.ndarray, 
     h, w = patch.shape[:2]
     for y0 in range(0, h, rows):
         y1 = min(h, y0 + rows)
-        strip_f2s = f2s @ np.array([[1.0, 0.0, 0.0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+        strip_f2s = _rows_frame(f2s, y0)
         strip_weight = warp_region(weight, strip_f2s, y1 - y0, w, cv2.INTER_LINEAR)
-        if not strip_weight.any():
-            continue
-        reference = warp_region(orig_small, strip_f2s, y1 - y0, w, cv2.INTER_LANCZOS4)
-        detail = original[y0:y1, :, :3] - reference
-        detail *= strip_weight[..., None]
-        patch[y0:y1] += detail
+        if strip_weight.any():
+            _add_rows_detail(patch, original, strip_weight, warp_region(orig_small, strip_f2s, y1 - y0, w, cv2.INTER_LANCZOS4), y0)
 
 
 def blend_into(out: np.ndarray, region: Box, edit: np.ndarray, alpha: np.ndarray) -> None:

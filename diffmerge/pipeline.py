@@ -11,7 +11,7 @@ import numpy as np
 
 from ..imaging.color import rgb_to_lab
 from ..imaging.resample import resize_hwc
-from .composite import (add_detail, as3x3, blend_into, detail_weight, full_to_small, limit_alpha, membrane, redrawn_texture_weight, region_boxes,
+from .composite import (as3x3, blend_into, detail_weight, full_to_small, limit_alpha, membrane, redrawn_texture_weight, region_boxes,
                         ring_offset, scale_box, spread_of, warp_region)
 from .detect import DetectOptions, regions_of, detect_changes
 from .register import Alignment, register
@@ -164,7 +164,8 @@ def composite_regions(out: np.ndarray, frame: EditFrame, alpha_small: np.ndarray
     """Step 4: per changed region, the edit at full resolution blended into ``out`` (a copy of the original, written in
     place), its alpha limited at full resolution to where the edit differs (``composite.limit_alpha``); with
     ``original`` and ``detail`` (``composite.detail_weight``, edit size) given, the original's detail finer than the
-    edit is carried into the patch where the edit kept the original's structure (``composite.add_detail``).
+    edit is carried into the patch where the edit kept the original's structure (``composite.add_detail``, done in
+    ``limit_alpha``'s pass).
 
     Returns ``(out, alpha at full size, changed pixels, regions)``; pixels
     whose alpha is 0 are never written.
@@ -194,9 +195,9 @@ def composite_regions(out: np.ndarray, frame: EditFrame, alpha_small: np.ndarray
         offset = (ring_offset(frame.orig_small, frame.aligned, component, support, frame.valid, ring) if colour_match
                   else np.zeros(3, np.float32))
         patch += offset
-        limit_alpha(a, patch, frame.orig_small, busy, f2s, 1.0 / sx, texture=texture)
-        if detail is not None and original is not None:
-            add_detail(patch, original[fy0:fy1, fx0:fx1], frame.orig_small, np.where(component, detail, 0.0).astype(np.float32), f2s)
+        carried = None if detail is None or original is None else np.where(component, detail, 0.0).astype(np.float32)
+        limit_alpha(a, patch, frame.orig_small, busy, f2s, 1.0 / sx, texture=texture,
+                    original=None if carried is None else original[fy0:fy1, fx0:fx1], detail=carried)
         if blend == "poisson":  # a membrane carries the remaining difference on the box's edge smoothly inwards
             y0, y1, x0, x1 = box
             diff = frame.orig_small[y0:y1, x0:x1] - (frame.aligned[y0:y1, x0:x1] + offset)

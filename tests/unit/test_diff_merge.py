@@ -283,3 +283,33 @@ def test_blend_into_writes_only_where_alpha_is_above_0_with_numpys_arithmetic():
     assert np.array_equal(out[outside].view(np.uint32), before[outside].view(np.uint32))
     assert np.array_equal(out[..., 3], before[..., 3])  # the original's alpha channel
     assert hit.sum() > 300 and np.abs(view[hit] - base[hit]).max() > 0.1  # it did blend
+
+
+def test_detail_carried_in_the_edge_alpha_pass_equals_adding_it_after(parrots):
+    """``limit_alpha`` with ``original`` and ``detail`` shares its resampled original with ``add_detail``: the alpha is
+    the same as without them and the patch the same as ``add_detail`` after it (up to resampling round-off), also when
+    a strip is shallower than the halo (the detail then waits for several strips)."""
+    import cv2
+
+    from tilestitch.diffmerge.composite import add_detail, full_to_small, lightness_spread, limit_alpha, warp_region
+
+    small = np.ascontiguousarray(resize_hwc(parrots, parrots.shape[0] // 4, parrots.shape[1] // 4, "area"))
+    edit = small * 0.8
+    edit[40:60, 30:150] = (0.9, 0.1, 0.1)
+    busy = lightness_spread(small)
+    weight = np.zeros(small.shape[:2], np.float32)
+    weight[:, : small.shape[1] // 2] = 1.0  # detail carried on the left half only
+    f2s = full_to_small(0.25, 0.25, 8, 12)
+    h, w = parrots.shape[0] - 16, parrots.shape[1] - 24
+    region = np.ascontiguousarray(parrots[8 : 8 + h, 12 : 12 + w])
+    patch = warp_region(edit, f2s, h, w, cv2.INTER_LANCZOS4)
+    alpha = np.random.default_rng(0).random((h, w)).astype(np.float32)
+    want_alpha, want_patch = alpha.copy(), patch.copy()
+    limit_alpha(want_alpha, want_patch, small, busy, f2s, 4.0)
+    add_detail(want_patch, region, small, weight, f2s)
+    assert float(np.abs(want_patch - patch).max()) > 0.05  # the detail does change the patch
+    for rows in (512, 37, 10):  # the halo is 16 rows here
+        got_alpha, got_patch = alpha.copy(), patch.copy()
+        limit_alpha(got_alpha, got_patch, small, busy, f2s, 4.0, rows=rows, original=region, detail=weight)
+        assert float(np.abs(got_alpha - want_alpha).max()) < 1e-3, rows
+        assert float(np.abs(got_patch - want_patch).max()) < 1e-5, rows
