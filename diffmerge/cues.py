@@ -90,18 +90,21 @@ def extreme_weight(L: np.ndarray) -> np.ndarray:
     return np.clip(np.maximum(lo - L, L - hi) / 8.0 + 1.0, 0.0, 1.0).astype(np.float32)
 
 
-def lightness_cue(L_orig: np.ndarray, L_edit: np.ndarray, cycles: int = SOLAR_CYCLES) -> np.ndarray:
+def lightness_cue(L_orig: np.ndarray, L_edit: np.ndarray, cycles: int = SOLAR_CYCLES, weight: Optional[np.ndarray] = None) -> np.ndarray:
     """The solar-curve pair's distance between the two lightnesses, in L* units, where either is very light or dark.
 
     With ``m = 2 cycles + 1``, ``(sin, cos)(π m L/100)`` of both images are
     ``2 |sin(π m ΔL / 200)|`` apart: ``π m / 100 · |ΔL|`` for small ΔL (the
     solar stretch, scaled back by ``100 / π`` so it reads in L*·m units) and
-    never zero for a ΔL below ``200 / m``.
+    never zero for a ΔL below ``200 / m``. ``weight``: the larger
+    ``extreme_weight`` of the two, when the caller has it already.
     """
     m = 2 * cycles + 1
     phase = np.pi * m / 100.0
     d = 2.0 * np.abs(np.sin(0.5 * phase * (L_edit - L_orig))) * (100.0 / np.pi)
-    return (d * np.maximum(extreme_weight(L_orig), extreme_weight(L_edit))).astype(np.float32)
+    if weight is None:
+        weight = np.maximum(extreme_weight(L_orig), extreme_weight(L_edit))
+    return (d * weight).astype(np.float32)
 
 
 def region_cue(lab_orig: np.ndarray, lab_edit: np.ndarray, sigma: float = REGION_SIGMA) -> np.ndarray:
@@ -233,8 +236,10 @@ def tone_field(lab_orig: np.ndarray, lab_edit: np.ndarray, quiet: np.ndarray, si
     diff = cv2.resize(((lab_edit - lab_orig) * quiet[..., None]).astype(np.float32), small, interpolation=cv2.INTER_AREA)
     den = cv2.GaussianBlur(weight, (0, 0), sigma / k)
     num = cv2.GaussianBlur(diff, (0, 0), sigma / k)
-    fallback = np.median((lab_edit - lab_orig)[quiet], axis=0) if quiet.any() else np.zeros(3, np.float32)
-    field = np.where(den[..., None] > 1e-3, num / np.maximum(den, 1e-3)[..., None], fallback).astype(np.float32)
+    field = (num / np.maximum(den, 1e-3)[..., None]).astype(np.float32)
+    far = den <= 1e-3  # no quiet pixel within reach: the median drift of all quiet pixels
+    if far.any():
+        field[far] = np.median((lab_edit - lab_orig)[quiet], axis=0) if quiet.any() else 0.0
     return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
 
 

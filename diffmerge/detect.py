@@ -306,7 +306,7 @@ def _evidence(lab_o: np.ndarray, lab_e: np.ndarray, region: np.ndarray, busy: np
         z_colour, m_colour = evidence_of(de, bins, "colour", robust=robust)
     z_structure, m_structure = evidence_of(structure_cue(lab_o[..., 0], lab_e[..., 0]), bins, "structure", robust=robust)
     weight = np.maximum(extreme_weight(lab_o[..., 0]), extreme_weight(lab_e[..., 0]))
-    z_light, m_light = evidence_of(lightness_cue(lab_o[..., 0], lab_e[..., 0]), bins, "lightness", weight, robust=robust)
+    z_light, m_light = evidence_of(lightness_cue(lab_o[..., 0], lab_e[..., 0], weight=weight), bins, "lightness", weight, robust=robust)
     z_region, m_region = evidence_of(region, wide, "region", robust=robust)
     if robust:  # the texture cue's median says little of its tail (its 99th percentile is up to 26 x the median)
         z_texture, m_texture = np.zeros_like(z_region), None

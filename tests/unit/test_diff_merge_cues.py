@@ -235,3 +235,27 @@ def test_the_largest_cue_equals_numpys_max_and_argmax_over_the_stack():
     assert np.array_equal(z_pixel, stack[:PIXEL_CUES].max(axis=0))
     assert (stack == stack.max(axis=0)).sum(axis=0).max() > 1  # ties do occur
     assert np.array_equal(stack, np.stack(cues))  # the inputs are not changed
+
+
+def test_the_tone_field_follows_a_smooth_drift_and_fills_far_from_any_quiet_pixel_with_the_median():
+    """``tone_field`` over quiet pixels only: a smooth drift is recovered, a change (not quiet) neither pulls it nor
+    leaves a hole, and where no quiet pixel is within reach the field is the median drift of all of them."""
+    from tilestitch.diffmerge.cues import tone_field
+
+    h, w = 240, 320
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    lab_o = np.zeros((h, w, 3), np.float32)
+    drift = np.stack([0.5 + xx / w, -0.3 + 0 * xx, 0.2 * yy / h], -1).astype(np.float32)
+    lab_e = lab_o + drift
+    lab_e[100:140, 100:140] += 30.0  # a change, not quiet
+    quiet = np.ones((h, w), bool)
+    quiet[100:140, 100:140] = False
+    field = tone_field(lab_o, lab_e, quiet, 16.0)
+    inner = (slice(40, 200), slice(40, 280))  # away from the frame's edges, where the drift's slope bends the average
+    assert float(np.abs(field - drift)[inner].max()) < 0.05  # also over the change
+    far = np.zeros((h, w), bool)
+    far[:, : w // 2] = True  # no quiet pixel on the left half: far beyond the blur's reach there
+    field = tone_field(lab_o, lab_e, ~far, 4.0)
+    median = np.median(drift[~far], axis=0)
+    assert np.allclose(field[:, :40], median, atol=1e-6)
+    assert float(np.abs(field - drift)[:, 200:280].max()) < 0.05
