@@ -140,6 +140,31 @@ def test_edge_alpha_puts_a_crisp_edge_at_its_half_maximum_and_only_ever_lowers_a
         assert float(np.abs(fill_alpha - detected).max()) < 0.05, strength
 
 
+def test_edge_alpha_puts_a_moderate_recolour_edge_at_its_half_maximum_too():
+    """A band recoloured by ~10 ΔE76 (a tint, not a dark stroke): resampled back from a fifth of the size its
+    difference spreads ~10 px out, where the floor (below 2 ΔE76) does not yet cut; the edge rule, acting from a peak
+    of 4 ΔE76, puts the edge at half maximum, so alpha >= 0.5 is the band give or take two pixels, not its blur."""
+    import cv2
+
+    from tilestitch.diffmerge.composite import edge_alpha, lightness_spread
+
+    H, W, k = 200, 300, 5
+    wall = np.full((H, W, 3), 0.55, np.float32)
+    truth = wall.copy()
+    truth[:, 130:170] = (0.60, 0.52, 0.47)  # a warmer tint of the same grey
+    lab = rgb_to_lab(np.stack([wall[0, 0], truth[0, 150]])[None], dim=-1)[0]
+    assert 8.0 < float(np.linalg.norm(lab[1] - lab[0])) < 12.0
+    small_truth = cv2.resize(truth, (W // k, H // k), interpolation=cv2.INTER_AREA)
+    small_wall = cv2.resize(wall, (W // k, H // k), interpolation=cv2.INTER_AREA)
+    up = lambda x: cv2.resize(x, (W, H), interpolation=cv2.INTER_LANCZOS4)  # noqa: E731
+    detected = np.zeros((H, W), np.float32)
+    detected[:, 118:183] = 1.0  # the band plus the detection's spread
+    alpha = edge_alpha(detected.copy(), up(small_truth), up(small_wall), up(lightness_spread(small_wall)), float(k))
+    taken = np.nonzero(alpha[100] >= 0.5)[0]
+    assert abs(int(taken[0]) - 130) <= 2 and abs(int(taken[-1]) - 169) <= 2, taken
+    assert float(alpha[:, 134:166].min()) == 1.0
+
+
 def test_the_texture_floor_keeps_re_drawn_texture_beside_a_stroke_but_not_the_inside_of_a_fill_over_texture():
     """A dark stroke on a textured original, the edit re-drawing that texture (its contrast 15 % lower, 15 % of it new),
     the detection's alpha spread 2.5 edit px beyond the stroke: the edge rule alone keeps a band of re-drawn texture
