@@ -172,6 +172,8 @@ def composite_regions(out: np.ndarray, frame: EditFrame, alpha_small: np.ndarray
     """
     import cv2
 
+    if detail is not None and original is None:
+        raise ValueError("composite_regions: detail is carried from the original: pass original with it")
     H, W = out.shape[:2]
     sy, sx = frame.sy, frame.sx
     support = (alpha_small > 0).astype(np.uint8)
@@ -195,9 +197,9 @@ def composite_regions(out: np.ndarray, frame: EditFrame, alpha_small: np.ndarray
         offset = (ring_offset(frame.orig_small, frame.aligned, component, support, frame.valid, ring) if colour_match
                   else np.zeros(3, np.float32))
         patch += offset
-        carried = None if detail is None or original is None else np.where(component, detail, 0.0).astype(np.float32)
+        carried = None if detail is None else np.where(component, detail, 0.0).astype(np.float32)
         limit_alpha(a, patch, frame.orig_small, busy, f2s, 1.0 / sx, texture=texture,
-                    original=None if carried is None else original[fy0:fy1, fx0:fx1], detail=carried)
+                    original=None if detail is None else original[fy0:fy1, fx0:fx1], detail=carried)
         if blend == "poisson":  # a membrane carries the remaining difference on the box's edge smoothly inwards
             y0, y1, x0, x1 = box
             diff = frame.orig_small[y0:y1, x0:x1] - (frame.aligned[y0:y1, x0:x1] + offset)
