@@ -134,8 +134,10 @@ let e = [...document.querySelectorAll('[data-testid^=template-workflow-]')].pop(
 while (e && !(e.scrollHeight > e.clientHeight + 5 && getComputedStyle(e).overflowY !== 'visible')) e = e.parentElement;
 if (e) { e.scrollTop = e.scrollHeight; e.dispatchEvent(new Event('scroll')); }
 """
-# the cards once the pack's category shows (right after the click the gallery may still show ComfyUI's own templates)
-PACK_CARDS = CARDS.replace("return ", "const cards = ", 1) + "; return cards.includes(arguments[0]) ? cards : null;"
+# the cards once the pack's category shows (right after the click the gallery may still show ComfyUI's own templates,
+# and a click made while the gallery is still starting up can be lost: the entry arguments[0] is clicked again then)
+PACK_CARDS = (CARDS.replace("return ", "const cards = ", 1) + "; if (cards.includes(arguments[1])) return cards;"
+              + CLICK_PACK_ENTRY.replace("return true;", "return null;").replace("return false;", "return null;"))
 
 THUMBNAIL = """
 const card = document.querySelector(`[data-testid="template-workflow-${arguments[0]}"]`);
@@ -156,7 +158,7 @@ def open_pack_templates(browser, pack):
     browser.execute_script("document.querySelectorAll('.p-dialog-close-button').forEach((b) => b.click());"
                            "app.extensionManager.command.execute('Comfy.BrowseTemplates');")
     wait_for(browser, CLICK_PACK_ENTRY, arguments=(pack,), what="the pack's entry under Templates")
-    cards = wait_for(browser, PACK_CARDS, arguments=("tilestitch_demo",), what="the pack's template cards")
+    cards = wait_for(browser, PACK_CARDS, arguments=(pack, "tilestitch_demo"), what="the pack's template cards")
     for _ in range(20):  # scroll on until no new card appears
         browser.execute_script(SCROLL_TO_LAST_CARD)
         time.sleep(1.0)
